@@ -1,0 +1,127 @@
+// Package agentapi is the contract of the agent's HTTP API: the JSON types it
+// serves and a client for them. The agent serves it, the CLI and the Grafana
+// plugin backend consume it, so the types live here once.
+package agentapi
+
+import (
+	"time"
+
+	"github.com/tusk-php/tusk/pkg/trace"
+)
+
+// Paths of the API, relative to the agent's base URL.
+const (
+	PathHealth    = "/healthz"
+	PathMetrics   = "/metrics"
+	PathTraces    = "/api/v1/traces"
+	PathStatus    = "/api/v1/status"
+	PathDeepModes = "/api/v1/probes/deep"
+)
+
+// Error is the body of every non-2xx answer.
+type Error struct {
+	Error string `json:"error"`
+}
+
+// SearchResponse is the answer to GET /api/v1/traces.
+type SearchResponse struct {
+	Traces []trace.Summary `json:"traces"`
+}
+
+// Status is the answer to GET /api/v1/status: what the agent sees and does.
+type Status struct {
+	Version   string     `json:"version"`
+	Host      string     `json:"host"`
+	StartedAt time.Time  `json:"startedAt"`
+	Binaries  []Binary   `json:"binaries"`
+	Probes    []Probe    `json:"probes"`
+	DeepModes []DeepMode `json:"deepModes"`
+	Events    Events     `json:"events"`
+	Store     Store      `json:"store"`
+}
+
+// Binary is one PHP executable (identified by device and inode, so the same
+// path in two containers is two binaries) and the processes running it.
+type Binary struct {
+	Path    string `json:"path"`
+	ID      string `json:"id"` // "dev:inode"
+	Version string `json:"version"`
+	ZTS     bool   `json:"zts"`
+	SAPI    string `json:"sapi"` // "fpm" or "cli"
+	DTrace  bool   `json:"dtrace"`
+	// Mode is how requests are traced ("usdt" or "none") and ModeReason why.
+	Mode       string `json:"mode"`
+	ModeReason string `json:"modeReason"`
+	// DeepAvailable tells whether function probes can fire (the PHP master
+	// was started with USE_ZEND_DTRACE=1), DeepReason why not.
+	DeepAvailable bool   `json:"deepAvailable"`
+	DeepReason    string `json:"deepReason,omitempty"`
+	Pools         []Pool `json:"pools"`
+}
+
+// Pool is a php-fpm pool (or, for php-cli, the processes of one binary).
+type Pool struct {
+	Name       string `json:"name"`
+	MasterPID  int    `json:"masterPid,omitempty"`
+	WorkerPIDs []int  `json:"workerPids"`
+	// MountNamespace differs from the agent's for PHP in a container.
+	MountNamespace string `json:"mountNamespace,omitempty"`
+}
+
+// Probe is one attached uprobe/USDT probe.
+type Probe struct {
+	Binary string `json:"binary"`
+	Name   string `json:"name"` // e.g. "php:request__startup"
+	Offset uint64 `json:"offset"`
+	PID    int    `json:"pid,omitempty"` // 0: every process of the binary
+}
+
+// Events counts what came through the ring buffer.
+type Events struct {
+	Total      uint64   `json:"total"`
+	PerSecond  float64  `json:"perSecond"`
+	Lost       uint64   `json:"lost"`
+	LostPerCPU []uint64 `json:"lostPerCpu"`
+	RingBytes  int      `json:"ringBytes"`
+}
+
+// Store describes the embedded trace store.
+type Store struct {
+	Path        string `json:"path"`
+	SizeBytes   int64  `json:"sizeBytes"`
+	Traces      int64  `json:"traces"`
+	Written     uint64 `json:"written"`
+	Dropped     uint64 `json:"dropped"`
+	WriteErrors uint64 `json:"writeErrors"`
+	LastError   string `json:"lastError,omitempty"`
+}
+
+// DeepModeRequest asks for function spans on a pool or on chosen workers.
+// Exactly one of Pool or PIDs is set. Deep mode always expires on its own.
+type DeepModeRequest struct {
+	Pool      string   `json:"pool,omitempty"`
+	PIDs      []int    `json:"pids,omitempty"`
+	Threshold Duration `json:"threshold,omitempty"` // default 1ms
+	For       Duration `json:"for,omitempty"`       // default 10m, at most MaxDeepModeFor
+	MaxDepth  int      `json:"maxDepth,omitempty"`  // default 64
+}
+
+// Limits and defaults of deep mode.
+const (
+	DefaultDeepThreshold = time.Millisecond
+	DefaultDeepFor       = 10 * time.Minute
+	MaxDeepModeFor       = 24 * time.Hour
+	DefaultDeepMaxDepth  = 64
+)
+
+// DeepMode is an active deep-mode grant.
+type DeepMode struct {
+	ID        string    `json:"id"`
+	Pool      string    `json:"pool,omitempty"`
+	PIDs      []int     `json:"pids,omitempty"`
+	Threshold Duration  `json:"threshold"`
+	MaxDepth  int       `json:"maxDepth"`
+	ExpiresAt time.Time `json:"expiresAt"`
+	// AttachedPIDs are the processes whose function probes are attached now.
+	AttachedPIDs []int `json:"attachedPids"`
+}
