@@ -1,0 +1,231 @@
+package probes
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/link"
+
+	"github.com/tusk-php/tusk/pkg/phpbin"
+	"github.com/tusk-php/tusk/pkg/phpoffsets"
+	"github.com/tusk-php/tusk/pkg/usdt"
+)
+
+// probeSpec declares one USDT probe we attach: which PHP probe, which
+// program, and whether a binary without it can still be traced.
+type probeSpec struct {
+	name     string
+	program  func(t *Tracer) *ebpf.Program
+	required bool
+}
+
+const phpProvider = "php"
+
+// requestProbes are always on: they fire without USE_ZEND_DTRACE and rarely.
+var requestProbes = []probeSpec{
+	{name: "request__startup", program: func(t *Tracer) *ebpf.Program { return t.objs.RequestStartup }, required: true},
+	{name: "request__shutdown", program: func(t *Tracer) *ebpf.Program { return t.objs.RequestShutdown }, required: true},
+	{name: "exception__thrown", program: func(t *Tracer) *ebpf.Program { return t.objs.ExceptionThrown }},
+	// error fires only when USE_ZEND_DTRACE is set (PHP registers its
+	// error observer then), so it is missing-in-practice elsewhere.
+	{name: "error", program: func(t *Tracer) *ebpf.Program { return t.objs.PhpError }},
+}
+
+// deepProbes are attached on demand, per worker PID.
+var deepProbes = []probeSpec{
+	{name: "function__entry", program: func(t *Tracer) *ebpf.Program { return t.deep.FunctionEntry }, required: true},
+	{name: "function__return", program: func(t *Tracer) *ebpf.Program { return t.deep.FunctionReturn }, required: true},
+}
+
+// ErrNoDTrace means the binary has no USDT request probes.
+var ErrNoDTrace = errors.New("PHP was built without DTrace (no php:request__startup USDT probe)")
+
+// ErrZTS means the binary is a thread-safe build, whose globals live in TLS.
+var ErrZTS = errors.New("thread-safe (ZTS) PHP builds are not supported")
+
+// AttachedProbe describes one uprobe in place.
+type AttachedProbe struct {
+	Name   string // "php:request__startup"
+	Offset uint64 // file offset in the binary
+	PID    int    // 0: every process running the binary
+}
+
+// Attachment is one PHP binary with its request probes attached.
+type Attachment struct {
+	t      *Tracer
+	Binary uint32 // index in the BPF binaries map, as in events.RequestStart
+	Info   *phpbin.Info
+	// SAPIOffsets is false when no offsets table matches this PHP version:
+	// requests are traced, but status, query and FastCGI params are not read.
+	SAPIOffsets bool
+	exe         *link.Executable
+	group       linkGroup
+}
+
+// linkGroup is a set of uprobes and the sites they use, closed together.
+type linkGroup struct {
+	links  []link.Link
+	sites  []uint32
+	probes []AttachedProbe
+}
+
+// Attach registers a PHP binary and attaches the request probes to every
+// process that runs it. openPath must open the binary from the agent's
+// mount namespace (e.g. /proc/<pid>/exe for PHP in a container).
+func (t *Tracer) Attach(info *phpbin.Info, openPath string) (*Attachment, error) {
+	if info.ZTS {
+		return nil, ErrZTS
+	}
+	if !info.HasProbe(phpProvider, "request__startup") || !info.HasProbe(phpProvider, "request__shutdown") {
+		return nil, ErrNoDTrace
+	}
+	exe, err := link.OpenExecutable(openPath)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", openPath, err)
+	}
+
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.binaries >= maxBinaries {
+		return nil, fmt.Errorf("already tracing %d PHP binaries, the most this agent can", maxBinaries)
+	}
+	a := &Attachment{t: t, Binary: t.binaries, Info: info, exe: exe}
+	bin, sapi := binaryEntry(info)
+	a.SAPIOffsets = sapi
+	if err := t.objs.Binaries.Put(a.Binary, &bin); err != nil {
+		return nil, fmt.Errorf("register binary: %w", err)
+	}
+	t.binaries++
+
+	for _, ps := range requestProbes {
+		if err := t.attachProbe(a, &a.group, ps, 0); err != nil {
+			t.closeGroup(&a.group)
+			return nil, err
+		}
+	}
+	return a, nil
+}
+
+// maxBinaries is TUSK_MAX_BINARIES in bpf/headers/tusk.h.
+const maxBinaries = 64
+
+// binaryEntry fills the BPF binaries entry: where sapi_globals is and the
+// offsets inside it. Without an offsets table the entry says so and the BPF
+// programs skip those reads.
+func binaryEntry(info *phpbin.Info) (requestPhpBinary, bool) {
+	var b requestPhpBinary
+	if info.SAPI == "fpm" {
+		b.Flags |= binaryFPM
+	}
+	sym, hasSym := info.Symbols["sapi_globals"]
+	offs, err := phpoffsets.Lookup(info.MajorMinor(), info.Machine)
+	if !hasSym || err != nil {
+		return b, false
+	}
+	b.Flags |= binarySAPI
+	b.SapiGlobals = sym.Value
+	b.SgServerContext = offs.SAPIGlobals.ServerContext
+	b.SgRequestMethod = offs.SAPIGlobals.RequestMethod
+	b.SgQueryString = offs.SAPIGlobals.QueryString
+	b.SgRequestUri = offs.SAPIGlobals.RequestURI
+	b.SgPathTranslated = offs.SAPIGlobals.PathTranslated
+	b.SgResponseCode = offs.SAPIGlobals.ResponseCode
+	b.FcgiEnv = offs.FCGI.RequestEnv
+	b.FcgiBucketVarLen = offs.FCGI.BucketVarLen
+	b.FcgiBucketVar = offs.FCGI.BucketVar
+	b.FcgiBucketVal = offs.FCGI.BucketVal
+	b.FcgiBucketNext = offs.FCGI.BucketNext
+	b.FcgiHashMask = offs.FCGI.HashTableSize - 1
+	return b, true
+}
+
+// The C enum binary_flags.
+const (
+	binaryFPM  = 1 << 0
+	binarySAPI = 1 << 1
+)
+
+// attachProbe attaches prog at every location of the named probe. Called
+// with t.mu held.
+func (t *Tracer) attachProbe(a *Attachment, g *linkGroup, ps probeSpec, pid int) error {
+	locations := a.Info.ProbesNamed(phpProvider, ps.name)
+	if len(locations) == 0 {
+		if ps.required {
+			return fmt.Errorf("probe %s:%s is missing from %s", phpProvider, ps.name, a.Info.Path)
+		}
+		return nil
+	}
+	for _, p := range locations {
+		if err := t.attachSite(a, g, ps, p, pid); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (t *Tracer) attachSite(a *Attachment, g *linkGroup, ps probeSpec, p usdt.Probe, pid int) error {
+	offset, err := a.Info.FileOffset(p.Location)
+	if err != nil {
+		return fmt.Errorf("probe %s:%s: %w", p.Provider, p.Name, err)
+	}
+	opts := &link.UprobeOptions{Address: offset, PID: pid}
+	if p.Semaphore != 0 {
+		// The kernel raises the semaphore in every process while the probe
+		// is attached, which is what makes PHP call the probe at all.
+		if opts.RefCtrOffset, err = a.Info.FileOffset(p.Semaphore); err != nil {
+			return fmt.Errorf("probe %s:%s semaphore: %w", p.Provider, p.Name, err)
+		}
+	}
+	site, err := encodeSite(p, a.Binary, a.Info.Machine)
+	if err != nil {
+		return err
+	}
+	idx, err := t.sites.alloc()
+	if err != nil {
+		return err
+	}
+	if err := t.objs.Sites.Put(idx, &site); err != nil {
+		t.sites.release(idx)
+		return fmt.Errorf("store site of %s:%s: %w", p.Provider, p.Name, err)
+	}
+	opts.Cookie = uint64(idx)
+	l, err := a.exe.Uprobe("", ps.program(t), opts)
+	if err != nil {
+		t.sites.release(idx)
+		return fmt.Errorf("attach %s:%s at %#x in %s: %w", p.Provider, p.Name, offset, a.Info.Path, err)
+	}
+	g.links = append(g.links, l)
+	g.sites = append(g.sites, idx)
+	g.probes = append(g.probes, AttachedProbe{Name: p.Provider + ":" + p.Name, Offset: offset, PID: pid})
+	return nil
+}
+
+// closeGroup detaches a group's uprobes and frees its sites. Called with
+// t.mu held.
+func (t *Tracer) closeGroup(g *linkGroup) error {
+	var errs []error
+	for _, l := range g.links {
+		errs = append(errs, l.Close())
+	}
+	for _, idx := range g.sites {
+		t.sites.release(idx)
+	}
+	*g = linkGroup{}
+	return errors.Join(errs...)
+}
+
+// Probes lists the request probes in place.
+func (a *Attachment) Probes() []AttachedProbe {
+	a.t.mu.Lock()
+	defer a.t.mu.Unlock()
+	return append([]AttachedProbe(nil), a.group.probes...)
+}
+
+// Close detaches the binary's request probes. Deep groups must be closed
+// first (the agent does).
+func (a *Attachment) Close() error {
+	a.t.mu.Lock()
+	defer a.t.mu.Unlock()
+	return a.t.closeGroup(&a.group)
+}

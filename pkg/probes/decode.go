@@ -1,0 +1,124 @@
+package probes
+
+import (
+	"bytes"
+	"fmt"
+	"unsafe"
+
+	"github.com/tusk-php/tusk/pkg/events"
+)
+
+// kindOffset is where event_header.kind sits in every record.
+const kindOffset = int(unsafe.Offsetof(requestEventHeader{}.Kind))
+
+// decodeEvent turns one ring buffer record into an event. The records are
+// the C structs of bpf/headers/tusk.h, whose Go twins bpf2go generated with
+// the same layout, so a length check and a cast are enough: this runs for
+// every event, up to millions per second.
+func decodeEvent(raw []byte) (events.Event, error) {
+	if len(raw) <= kindOffset {
+		return nil, fmt.Errorf("short record: %d bytes", len(raw))
+	}
+	switch events.Kind(raw[kindOffset]) {
+	case events.KindRequestStart:
+		r, err := view[requestRequestStartEvent](raw)
+		if err != nil {
+			return nil, err
+		}
+		return &events.RequestStart{
+			Header:      header(&r.H),
+			Binary:      r.Binary,
+			Method:      probeString(r.Method[:]),
+			Script:      probeString(r.Script[:]),
+			URI:         probeString(r.Uri[:]),
+			Query:       cString(r.Query[:]),
+			RequestURI:  cString(r.Params[paramRequestURI][:]),
+			Host:        cString(r.Params[paramHost][:]),
+			TraceParent: cString(r.Params[paramTraceParent][:]),
+			RequestID:   cString(r.Params[paramRequestID][:]),
+		}, nil
+	case events.KindRequestEnd:
+		r, err := view[requestRequestEndEvent](raw)
+		if err != nil {
+			return nil, err
+		}
+		return &events.RequestEnd{
+			Header:     header(&r.H),
+			Status:     r.Status,
+			Lost:       r.Lost,
+			Exceptions: r.Exceptions,
+			OpenFrames: r.OpenFrames,
+		}, nil
+	case events.KindFunction:
+		r, err := view[requestFunctionEvent](raw)
+		if err != nil {
+			return nil, err
+		}
+		return &events.Function{
+			Header:   header(&r.H),
+			Start:    r.Start,
+			ChildNs:  r.ChildNs,
+			Seq:      r.Seq,
+			Parent:   r.Parent,
+			Depth:    r.Depth,
+			Line:     r.Line,
+			Flags:    r.Flags,
+			Function: cString(r.Function[:]),
+			Class:    cString(r.Class[:]),
+			File:     cString(r.File[:]),
+		}, nil
+	case events.KindException:
+		r, err := view[requestExceptionEvent](raw)
+		if err != nil {
+			return nil, err
+		}
+		return &events.Exception{Header: header(&r.H), Frame: r.Frame, Class: cString(r.Class[:])}, nil
+	case events.KindPHPError:
+		r, err := view[requestPhpErrorEvent](raw)
+		if err != nil {
+			return nil, err
+		}
+		return &events.PHPError{
+			Header:  header(&r.H),
+			Frame:   r.Frame,
+			Line:    r.Line,
+			Message: cString(r.Message[:]),
+			File:    cString(r.File[:]),
+		}, nil
+	default:
+		return nil, fmt.Errorf("unknown event kind %d", raw[kindOffset])
+	}
+}
+
+// view reinterprets raw as a *T after checking its length.
+func view[T any](raw []byte) (*T, error) {
+	var zero T
+	if len(raw) < int(unsafe.Sizeof(zero)) {
+		return nil, fmt.Errorf("record of %d bytes is shorter than %T (%d)", len(raw), zero, unsafe.Sizeof(zero))
+	}
+	return (*T)(unsafe.Pointer(&raw[0])), nil
+}
+
+func header(h *requestEventHeader) events.Header {
+	return events.Header{TS: h.Ts, Request: h.Request, PID: h.Pid, TID: h.Tid}
+}
+
+// cString copies a NUL-terminated C char array. Bytes after the NUL are
+// whatever the ring buffer held before and are ignored.
+func cString(b []int8) string {
+	u := unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(b))), len(b))
+	if i := bytes.IndexByte(u, 0); i >= 0 {
+		u = u[:i]
+	}
+	return string(u)
+}
+
+// probeString reads a string argument of PHP's request probes, which pass
+// "-" for a missing value (SAFE_FILENAME in main/main.c): php-cli has no
+// method or URI.
+func probeString(b []int8) string {
+	if s := cString(b); s != "-" {
+		return s
+	}
+	return ""
+}

@@ -1,0 +1,88 @@
+package probes
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/cilium/ebpf"
+)
+
+// DeepProbes are the function probes of one binary, attached for one PID
+// (or for every process of the binary when PID is 0).
+type DeepProbes struct {
+	a     *Attachment
+	PID   int
+	group linkGroup
+}
+
+// ErrNoFunctionProbes means the binary has no function__entry/return notes.
+var ErrNoFunctionProbes = errors.New("this PHP build has no function__entry/function__return probes")
+
+// AttachDeep attaches function__entry/return for pid (0: all processes of
+// the binary). Uprobes opened for a PID trap only in that process, so the
+// rest of the pool pays nothing.
+func (a *Attachment) AttachDeep(pid int) (*DeepProbes, error) {
+	if !a.Info.HasProbe(phpProvider, "function__entry") || !a.Info.HasProbe(phpProvider, "function__return") {
+		return nil, ErrNoFunctionProbes
+	}
+	t := a.t
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if err := t.loadDeep(); err != nil {
+		return nil, err
+	}
+	d := &DeepProbes{a: a, PID: pid}
+	for _, ps := range deepProbes {
+		if err := t.attachProbe(a, &d.group, ps, pid); err != nil {
+			t.closeGroup(&d.group)
+			return nil, err
+		}
+	}
+	return d, nil
+}
+
+// loadDeep loads the function programs on first use, sharing the request
+// object's maps. Called with t.mu held.
+func (t *Tracer) loadDeep() error {
+	if t.deep != nil {
+		return nil
+	}
+	spec, err := loadFunction()
+	if err != nil {
+		return err
+	}
+	spec.Maps[functionMapEvents].MaxEntries = uint32(t.ring) // must match the map it is replaced by
+	shared := map[string]*ebpf.Map{
+		requestMapEvents:     t.objs.Events,
+		requestMapLostEvents: t.objs.LostEvents,
+		requestMapThreads:    t.objs.Threads,
+		requestMapStacks:     t.objs.Stacks,
+		requestMapSites:      t.objs.Sites,
+		requestMapBinaries:   t.objs.Binaries,
+		requestMapConfig:     t.objs.Config,
+	}
+	var objs functionObjects
+	if err := spec.LoadAndAssign(&objs, &ebpf.CollectionOptions{MapReplacements: shared}); err != nil {
+		var verr *ebpf.VerifierError
+		if errors.As(err, &verr) {
+			return fmt.Errorf("BPF verifier rejected the function programs: %+v", verr)
+		}
+		return fmt.Errorf("load function programs: %w", err)
+	}
+	t.deep = &objs
+	return nil
+}
+
+// Probes lists the function probes in place.
+func (d *DeepProbes) Probes() []AttachedProbe {
+	d.a.t.mu.Lock()
+	defer d.a.t.mu.Unlock()
+	return append([]AttachedProbe(nil), d.group.probes...)
+}
+
+// Close detaches the function probes.
+func (d *DeepProbes) Close() error {
+	d.a.t.mu.Lock()
+	defer d.a.t.mu.Unlock()
+	return d.a.t.closeGroup(&d.group)
+}

@@ -1,0 +1,167 @@
+// Package probes loads Tusk's BPF programs, attaches them to PHP binaries
+// and reads what they report.
+package probes
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/ringbuf"
+	"github.com/cilium/ebpf/rlimit"
+
+	"github.com/tusk-php/tusk/pkg/events"
+)
+
+// Options sizes and tunes the BPF side.
+type Options struct {
+	// RingBytes is the ring buffer size: a power of two, at least one page.
+	// When it is full, events are dropped and counted; PHP never waits.
+	RingBytes int
+	// DeepThreshold: function calls shorter than this stay in the kernel.
+	DeepThreshold time.Duration
+	// DeepMaxDepth: deeper calls are not reported (their time still counts).
+	DeepMaxDepth int
+}
+
+// DefaultRingBytes is 8 MiB: at ~1.7 KB per request start that is several
+// thousand requests of slack if the agent stalls.
+const DefaultRingBytes = 8 << 20
+
+// maxDeepDepth is TUSK_MAX_FRAMES in bpf/headers/tusk.h.
+const maxDeepDepth = 128
+
+// Tracer owns the loaded BPF objects.
+type Tracer struct {
+	objs   requestObjects
+	reader *ringbuf.Reader
+	ring   int
+
+	mu       sync.Mutex
+	deep     *functionObjects // loaded on first use
+	sites    siteTable
+	binaries uint32 // next free index in the binaries map
+}
+
+// ErrPermission is returned by Load when the process may not load BPF.
+var ErrPermission = errors.New("loading BPF programs needs root, or CAP_BPF and CAP_PERFMON (run the agent with sudo)")
+
+// Load loads the request programs and their maps. Nothing is attached yet.
+func Load(opts Options) (*Tracer, error) {
+	if opts.RingBytes == 0 {
+		opts.RingBytes = DefaultRingBytes
+	}
+	page := os.Getpagesize()
+	if opts.RingBytes < page || opts.RingBytes&(opts.RingBytes-1) != 0 {
+		return nil, fmt.Errorf("ring buffer size %d: must be a power of two of at least %d bytes", opts.RingBytes, page)
+	}
+	if err := rlimit.RemoveMemlock(); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrPermission, err)
+	}
+	spec, err := loadRequest()
+	if err != nil {
+		return nil, err
+	}
+	spec.Maps[requestMapEvents].MaxEntries = uint32(opts.RingBytes)
+
+	t := &Tracer{ring: opts.RingBytes}
+	if err := spec.LoadAndAssign(&t.objs, nil); err != nil {
+		if errors.Is(err, os.ErrPermission) || errors.Is(err, ebpf.ErrNotSupported) {
+			return nil, fmt.Errorf("%w: %v", ErrPermission, err)
+		}
+		var verr *ebpf.VerifierError
+		if errors.As(err, &verr) {
+			return nil, fmt.Errorf("BPF verifier rejected the request programs: %+v", verr)
+		}
+		return nil, fmt.Errorf("load BPF objects: %w", err)
+	}
+	if err := t.initMaps(opts); err != nil {
+		t.objs.Close()
+		return nil, err
+	}
+	t.reader, err = ringbuf.NewReader(t.objs.Events)
+	if err != nil {
+		t.objs.Close()
+		return nil, fmt.Errorf("open ring buffer: %w", err)
+	}
+	return t, nil
+}
+
+func (t *Tracer) initMaps(opts Options) error {
+	params := fcgiParamTable()
+	for i := range params {
+		if err := t.objs.FcgiParams.Put(uint32(i), &params[i]); err != nil {
+			return fmt.Errorf("fill fcgi_params: %w", err)
+		}
+	}
+	threshold := opts.DeepThreshold
+	if threshold == 0 {
+		threshold = time.Millisecond
+	}
+	depth := opts.DeepMaxDepth
+	if depth == 0 {
+		depth = 64
+	}
+	return t.SetDeepSettings(threshold, depth)
+}
+
+// SetDeepSettings changes the deep-mode threshold and depth cap live: the
+// BPF programs read them on every function return.
+func (t *Tracer) SetDeepSettings(threshold time.Duration, maxDepth int) error {
+	if threshold < 0 {
+		return fmt.Errorf("deep-mode threshold %s is negative", threshold)
+	}
+	if maxDepth < 1 || maxDepth > maxDeepDepth {
+		return fmt.Errorf("deep-mode depth %d is out of range 1..%d", maxDepth, maxDeepDepth)
+	}
+	cfg := requestTuskConfig{DeepThresholdNs: uint64(threshold), DeepMaxDepth: uint32(maxDepth)}
+	if err := t.objs.Config.Put(uint32(0), &cfg); err != nil {
+		return fmt.Errorf("update deep-mode settings: %w", err)
+	}
+	return nil
+}
+
+// RingBytes is the ring buffer's size.
+func (t *Tracer) RingBytes() int { return t.ring }
+
+// ReadEvent blocks until the next event. After Close it returns an error
+// matching ringbuf.ErrClosed. A record that cannot be decoded is returned as
+// an error; the caller counts it and goes on.
+func (t *Tracer) ReadEvent(rec *ringbuf.Record) (events.Event, error) {
+	if err := t.reader.ReadInto(rec); err != nil {
+		return nil, err
+	}
+	return decodeEvent(rec.RawSample)
+}
+
+// SetReadDeadline makes a blocked ReadEvent return os.ErrDeadlineExceeded.
+func (t *Tracer) SetReadDeadline(d time.Time) { t.reader.SetDeadline(d) }
+
+// LostPerCPU reads how many events each CPU's programs could not put in
+// the ring buffer.
+func (t *Tracer) LostPerCPU() ([]uint64, error) {
+	var perCPU []uint64
+	if err := t.objs.LostEvents.Lookup(uint32(0), &perCPU); err != nil {
+		return nil, fmt.Errorf("read lost-event counters: %w", err)
+	}
+	return perCPU, nil
+}
+
+// Close detaches nothing by itself (close Attachments first) and frees the
+// BPF objects and the ring buffer.
+func (t *Tracer) Close() error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var errs []error
+	if t.reader != nil {
+		errs = append(errs, t.reader.Close())
+	}
+	if t.deep != nil {
+		errs = append(errs, t.deep.Close())
+	}
+	errs = append(errs, t.objs.Close())
+	return errors.Join(errs...)
+}
