@@ -1,0 +1,176 @@
+// Package assemble turns the events of the BPF programs into traces: one per
+// PHP request, its request span at the root and the function spans of deep
+// mode nested below by their parent links. It is pure Go, fed by the agent's
+// ring buffer loop and by unit tests alike.
+package assemble
+
+import (
+	"time"
+
+	"github.com/tusk-php/tusk/pkg/events"
+	"github.com/tusk-php/tusk/pkg/trace"
+)
+
+// Process describes who ran a request, as the agent knows it.
+type Process struct {
+	Service    string // service.name: the pool name unless configured
+	Pool       string
+	PHPVersion string
+	ProbeMode  string // "usdt"
+}
+
+// Options configure an Assembler.
+type Options struct {
+	Host  string
+	Clock *WallClock
+	// Describe names the process of a request; may be nil.
+	Describe func(binary, pid uint32) Process
+	// Settle is how long a finished request waits for events that were
+	// queued behind its end. The ring buffer keeps one thread's events in
+	// order, so this is a safety margin, not a correctness need.
+	Settle time.Duration
+	// Abandon finalizes a request with no end after this long: its end
+	// event was lost, or the worker died mid-request.
+	Abandon time.Duration
+	// MaxSpans bounds the spans kept per trace; the rest are counted.
+	MaxSpans int
+}
+
+// Stats counts what the assembler has done.
+type Stats struct {
+	Traces     uint64 // emitted
+	Incomplete uint64 // emitted with pieces known to be missing
+	Abandoned  uint64 // emitted because their end never came
+	Events     uint64
+}
+
+type requestKey struct {
+	pid, tid uint32
+	request  uint64
+}
+
+// pending collects the events of one request until it ends.
+type pending struct {
+	start      *events.RequestStart
+	end        *events.RequestEnd
+	functions  []*events.Function
+	exceptions []*events.Exception
+	errors     []*events.PHPError
+	lastTS     uint64
+	firstSeen  time.Time
+	endSeen    time.Time
+	overflow   int // function spans beyond MaxSpans
+}
+
+// Assembler is not safe for concurrent use: the agent feeds it from one
+// goroutine.
+type Assembler struct {
+	opts    Options
+	emit    func(*trace.Trace)
+	open    map[requestKey]*pending
+	current map[uint32]requestKey // tid → the request it is in
+	stats   Stats
+}
+
+// New returns an Assembler that calls emit for each finished trace.
+func New(opts Options, emit func(*trace.Trace)) *Assembler {
+	if opts.Clock == nil {
+		opts.Clock = NewWallClock()
+	}
+	if opts.Settle == 0 {
+		opts.Settle = 100 * time.Millisecond
+	}
+	if opts.Abandon == 0 {
+		opts.Abandon = 10 * time.Minute
+	}
+	if opts.MaxSpans == 0 {
+		opts.MaxSpans = 10000
+	}
+	return &Assembler{opts: opts, emit: emit, open: map[requestKey]*pending{}, current: map[uint32]requestKey{}}
+}
+
+// Stats returns the counters.
+func (a *Assembler) Stats() Stats { return a.stats }
+
+// Open is the number of requests waiting for their end.
+func (a *Assembler) Open() int { return len(a.open) }
+
+// Add takes one event; now is the agent's wall time when it was read.
+func (a *Assembler) Add(ev events.Event, now time.Time) {
+	a.stats.Events++
+	h := ev.Hdr()
+	key := requestKey{pid: h.PID, tid: h.TID, request: h.Request}
+	if h.Request == 0 {
+		return // not inside a request: nothing to attach it to
+	}
+	if ev.Kind() == events.KindRequestStart {
+		// A new request on this thread: an earlier one still open there
+		// lost its end event.
+		if prev, ok := a.current[h.TID]; ok && prev != key {
+			if p := a.open[prev]; p != nil && p.end == nil {
+				a.finish(prev, p)
+			}
+		}
+		a.current[h.TID] = key
+	}
+	p := a.open[key]
+	if p == nil {
+		p = &pending{firstSeen: now}
+		a.open[key] = p
+	}
+	if h.TS > p.lastTS {
+		p.lastTS = h.TS
+	}
+	switch e := ev.(type) {
+	case *events.RequestStart:
+		p.start = e
+	case *events.RequestEnd:
+		p.end = e
+		p.endSeen = now
+	case *events.Function:
+		if len(p.functions) >= a.opts.MaxSpans {
+			p.overflow++
+			return
+		}
+		p.functions = append(p.functions, e)
+	case *events.Exception:
+		p.exceptions = append(p.exceptions, e)
+	case *events.PHPError:
+		p.errors = append(p.errors, e)
+	}
+}
+
+// Flush emits the requests that ended at least Settle ago and abandons the
+// ones that never ended.
+func (a *Assembler) Flush(now time.Time) {
+	for key, p := range a.open {
+		switch {
+		case p.end != nil && now.Sub(p.endSeen) >= a.opts.Settle:
+			a.finish(key, p)
+		case p.end == nil && now.Sub(p.firstSeen) >= a.opts.Abandon:
+			a.stats.Abandoned++
+			a.finish(key, p)
+		}
+	}
+}
+
+// FlushAll emits everything still open, e.g. when the agent stops; requests
+// without an end are marked incomplete.
+func (a *Assembler) FlushAll() {
+	for key, p := range a.open {
+		a.finish(key, p)
+	}
+}
+
+func (a *Assembler) finish(key requestKey, p *pending) {
+	delete(a.open, key)
+	if a.current[key.tid] == key {
+		delete(a.current, key.tid)
+	}
+	t := a.build(key, p)
+	a.stats.Traces++
+	if t.Incomplete {
+		a.stats.Incomplete++
+	}
+	a.emit(t)
+}

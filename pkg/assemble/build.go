@@ -1,0 +1,276 @@
+package assemble
+
+import (
+	"fmt"
+	"path"
+	"sort"
+	"strings"
+
+	"github.com/tusk-php/tusk/pkg/events"
+	"github.com/tusk-php/tusk/pkg/trace"
+)
+
+// build makes the trace of one request. Whatever is missing (start, end,
+// a parent) is stated on the trace rather than guessed silently.
+func (a *Assembler) build(key requestKey, p *pending) *trace.Trace {
+	t := &trace.Trace{}
+	t.Host = a.opts.Host
+	incomplete := p.start == nil || p.end == nil || p.overflow > 0
+
+	root := trace.Span{Kind: trace.KindServer, Status: trace.Status{Code: trace.StatusUnset}}
+	root.StartUnixNano = a.opts.Clock.Wall(key.request)
+	endTS := p.lastTS
+	if p.end != nil {
+		endTS = p.end.TS
+	}
+	if endTS > key.request {
+		root.DurationNano = int64(endTS - key.request)
+	}
+	root.SetAttr(trace.AttrProcessPID, int64(key.pid))
+	root.SetAttr(trace.AttrThreadID, int64(key.tid))
+	if a.opts.Host != "" {
+		root.SetAttr(trace.AttrHostName, a.opts.Host)
+	}
+
+	var parentCtx parentContext
+	var hasParent bool
+	if s := p.start; s != nil {
+		a.describeRequest(t, &root, s)
+		parentCtx, hasParent = parseTraceParent(s.TraceParent)
+	}
+	if hasParent {
+		t.TraceID = parentCtx.TraceID
+		root.ParentSpanID = parentCtx.SpanID
+	} else {
+		t.TraceID = trace.NewTraceID()
+	}
+	root.SpanID = trace.NewSpanID()
+
+	lost := uint32(0)
+	if e := p.end; e != nil {
+		t.StatusCode = int(e.Status)
+		if e.Status != 0 {
+			root.SetAttr(trace.AttrHTTPStatusCode, int64(e.Status))
+		}
+		if e.Exceptions > 0 {
+			root.SetAttr(trace.AttrPHPExceptions, int64(e.Exceptions))
+		}
+		lost = e.Lost
+	}
+	if lost > 0 {
+		incomplete = true
+		root.SetAttr(trace.AttrTuskLostEvents, int64(lost))
+	}
+	if p.overflow > 0 {
+		root.SetAttr("tusk.dropped_spans", int64(p.overflow))
+	}
+	if t.StatusCode >= 500 {
+		root.Status = trace.Status{Code: trace.StatusError, Message: fmt.Sprintf("HTTP %d", t.StatusCode)}
+	}
+
+	spans, bySeq, orphans := a.functionSpans(root.SpanID, p.functions)
+	if orphans > 0 {
+		incomplete = true
+	}
+	a.attachEvents(&root, spans, bySeq, p)
+	if root.Status.Code == trace.StatusError {
+		t.Error = true
+	}
+	if p.start == nil {
+		root.Name = "request (start not recorded)"
+	}
+	if incomplete {
+		root.SetAttr("tusk.incomplete", true)
+	}
+
+	t.Spans = append([]trace.Span{root}, spans...)
+	t.StartUnixNano = root.StartUnixNano
+	t.DurationNano = root.DurationNano
+	t.Incomplete = incomplete
+	t.SpanCount = len(t.Spans)
+	return t
+}
+
+// describeRequest fills the request span from request__startup: the real
+// URL from the FastCGI REQUEST_URI when php-fpm had one, PHP's own view of
+// the script otherwise (php-cli).
+func (a *Assembler) describeRequest(t *trace.Trace, root *trace.Span, s *events.RequestStart) {
+	uri := s.RequestURI
+	if uri == "" {
+		uri = s.URI
+		if s.Query != "" {
+			uri += "?" + s.Query
+		}
+	}
+	p, query, _ := strings.Cut(uri, "?")
+	t.Method = s.Method
+	t.Path = p
+	if s.Method != "" {
+		root.Name = s.Method + " " + p
+		root.SetAttr(trace.AttrHTTPMethod, s.Method)
+	} else {
+		root.Name = "php " + path.Base(s.Script)
+	}
+	if p != "" {
+		root.SetAttr(trace.AttrURLPath, p)
+	}
+	if query != "" {
+		root.SetAttr(trace.AttrURLQuery, query)
+	}
+	if s.Host != "" {
+		root.SetAttr(trace.AttrServerAddress, s.Host)
+	}
+	if s.Script != "" {
+		root.SetAttr(trace.AttrPHPScript, s.Script)
+	}
+	if s.RequestID != "" {
+		root.SetAttr("http.request.header.x-request-id", s.RequestID)
+	}
+	if a.opts.Describe != nil {
+		proc := a.opts.Describe(s.Binary, s.PID)
+		t.Service, t.Pool = proc.Service, proc.Pool
+		if proc.Pool != "" {
+			root.SetAttr(trace.AttrPHPPool, proc.Pool)
+		}
+		if proc.PHPVersion != "" {
+			root.SetAttr(trace.AttrPHPVersion, proc.PHPVersion)
+		}
+		if proc.ProbeMode != "" {
+			root.SetAttr(trace.AttrPHPProbeMode, proc.ProbeMode)
+		}
+	}
+	if t.Service == "" {
+		t.Service = "php"
+	}
+	root.SetAttr(trace.AttrServiceName, t.Service)
+}
+
+// functionSpans links deep-mode frames to their parents by seq, in start
+// order, and returns where each seq's span is. A frame whose parent never
+// arrived (lost event) hangs from the request span and is counted as an
+// orphan.
+func (a *Assembler) functionSpans(rootID trace.SpanID, fns []*events.Function) ([]trace.Span, map[uint32]int, int) {
+	if len(fns) == 0 {
+		return nil, nil, 0
+	}
+	ids := make(map[uint32]trace.SpanID, len(fns))
+	for _, f := range fns {
+		ids[f.Seq] = trace.NewSpanID()
+	}
+	sorted := append([]*events.Function(nil), fns...)
+	sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].Start < sorted[j].Start })
+	spans := make([]trace.Span, 0, len(sorted))
+	bySeq := make(map[uint32]int, len(sorted))
+	orphans := 0
+	for _, f := range sorted {
+		s := trace.Span{
+			SpanID:        ids[f.Seq],
+			ParentSpanID:  rootID,
+			Name:          functionName(f),
+			Kind:          trace.KindInternal,
+			StartUnixNano: a.opts.Clock.Wall(f.Start),
+			Status:        trace.Status{Code: trace.StatusUnset},
+		}
+		if f.Hdr().TS > f.Start {
+			s.DurationNano = int64(f.Hdr().TS - f.Start)
+		}
+		if f.Parent != 0 {
+			if pid, ok := ids[f.Parent]; ok {
+				s.ParentSpanID = pid
+			} else {
+				orphans++
+				s.SetAttr("tusk.orphan", true)
+			}
+		}
+		s.SetAttr(trace.AttrCodeFunction, qualifiedName(f))
+		if f.File != "" {
+			s.SetAttr(trace.AttrCodeFilePath, f.File)
+		}
+		if f.Line != 0 {
+			s.SetAttr(trace.AttrCodeLineNumber, int64(f.Line))
+		}
+		s.SetAttr(trace.AttrPHPDepth, int64(f.Depth))
+		self := s.DurationNano - int64(f.ChildNs)
+		if self < 0 {
+			self = 0
+		}
+		s.SetAttr(trace.AttrPHPSelfTime, self)
+		if f.Flags&events.FrameUnfinished != 0 {
+			s.SetAttr(trace.AttrPHPUnfinished, true)
+		}
+		bySeq[f.Seq] = len(spans)
+		spans = append(spans, s)
+	}
+	return spans, bySeq, orphans
+}
+
+// qualifiedName is "Class::method" or "function".
+func qualifiedName(f *events.Function) string {
+	if f.Class != "" {
+		return f.Class + "::" + f.Function
+	}
+	return f.Function
+}
+
+// functionName is the span name. PHP reports top-level code as "main": the
+// script itself at depth 1, an included file below it.
+func functionName(f *events.Function) string {
+	if f.Class == "" && f.Function == "main" {
+		if f.Depth <= 1 {
+			return "{main}"
+		}
+		return "include " + path.Base(f.File)
+	}
+	return qualifiedName(f)
+}
+
+// attachEvents puts exceptions and PHP errors on the span of the frame they
+// happened in, or on the request span.
+func (a *Assembler) attachEvents(root *trace.Span, spans []trace.Span, bySeq map[uint32]int, p *pending) {
+	target := func(frame uint32) *trace.Span {
+		if i, ok := bySeq[frame]; ok && frame != 0 {
+			return &spans[i]
+		}
+		return root
+	}
+	for _, e := range p.exceptions {
+		s := target(e.Frame)
+		class := e.Class
+		if class == "" {
+			class = "exception"
+		}
+		s.Events = append(s.Events, trace.Event{
+			Name:         trace.EventException,
+			TimeUnixNano: a.opts.Clock.Wall(e.TS),
+			Attributes:   trace.Attributes{trace.AttrExceptionType: class},
+		})
+		// The function that threw failed; the request fails only if the
+		// exception escapes (below) or the status says so: PHP code
+		// throws and catches routinely.
+		if s != root {
+			s.Status = trace.Status{Code: trace.StatusError, Message: class + " thrown"}
+		}
+	}
+	for _, e := range p.errors {
+		s := target(e.Frame)
+		attrs := trace.Attributes{"php.error.message": e.Message}
+		if e.File != "" {
+			attrs[trace.AttrCodeFilePath] = e.File
+			attrs[trace.AttrCodeLineNumber] = int64(e.Line)
+		}
+		// PHP reports an exception nobody caught as a fatal error
+		// "Uncaught <class>: <message>": that one fails the request.
+		if strings.HasPrefix(e.Message, "Uncaught ") {
+			attrs[trace.AttrExceptionEscaped] = true
+			root.Status = trace.Status{Code: trace.StatusError, Message: firstLine(e.Message)}
+		}
+		s.Events = append(s.Events, trace.Event{Name: trace.EventPHPError, TimeUnixNano: a.opts.Clock.Wall(e.TS), Attributes: attrs})
+	}
+}
+
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
