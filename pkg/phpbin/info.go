@@ -121,3 +121,20 @@ func (i *Info) ProbesNamed(provider, name string) []usdt.Probe {
 func (i *Info) FileOffset(vaddr uint64) (uint64, error) {
 	return i.segments.FileOffset(vaddr)
 }
+
+// LinkBase is the page-aligned vaddr of the first loadable segment: the
+// runtime address of the mapping at file offset 0 minus LinkBase is the
+// load bias (0 for a non-PIE executable at its link address, the mapping
+// address for PIE).
+func (i *Info) LinkBase() uint64 {
+	base := ^uint64(0)
+	for _, s := range i.segments {
+		if s.Vaddr < base {
+			base = s.Vaddr
+		}
+	}
+	if base == ^uint64(0) {
+		return 0
+	}
+	return base &^ 0xfff
+}
