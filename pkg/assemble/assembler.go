@@ -23,7 +23,7 @@ type Process struct {
 type Options struct {
 	Host  string
 	Clock *WallClock
-	// Describe names the process of a request; may be nil.
+	// Describe names the process of a request when it starts; may be nil.
 	Describe func(binary, pid uint32) Process
 	// Settle is how long a finished request waits for events that were
 	// queued behind its end. The ring buffer keeps one thread's events in
@@ -52,6 +52,7 @@ type requestKey struct {
 // pending collects the events of one request until it ends.
 type pending struct {
 	start      *events.RequestStart
+	proc       Process // who ran it, asked when the request started
 	end        *events.RequestEnd
 	functions  []*events.Function
 	exceptions []*events.Exception
@@ -124,6 +125,10 @@ func (a *Assembler) Add(ev events.Event, now time.Time) {
 	switch e := ev.(type) {
 	case *events.RequestStart:
 		p.start = e
+		// Ask now: by the time the request ends the worker may be gone.
+		if a.opts.Describe != nil {
+			p.proc = a.opts.Describe(e.Binary, e.PID)
+		}
 	case *events.RequestEnd:
 		p.end = e
 		p.endSeen = now
@@ -173,4 +178,17 @@ func (a *Assembler) finish(key requestKey, p *pending) {
 		a.stats.Incomplete++
 	}
 	a.emit(t)
+}
+
+// ProcessGone emits, as incomplete, the open requests of a process that
+// exited (a worker killed mid-request never reaches request__shutdown).
+func (a *Assembler) ProcessGone(pid uint32) {
+	for key, p := range a.open {
+		if key.pid == pid {
+			if p.end == nil {
+				a.stats.Abandoned++
+			}
+			a.finish(key, p)
+		}
+	}
 }

@@ -35,7 +35,7 @@ func (a *Assembler) build(key requestKey, p *pending) *trace.Trace {
 	var parentCtx parentContext
 	var hasParent bool
 	if s := p.start; s != nil {
-		a.describeRequest(t, &root, s)
+		a.describeRequest(t, &root, s, p.proc)
 		parentCtx, hasParent = parseTraceParent(s.TraceParent)
 	}
 	if hasParent {
@@ -94,7 +94,7 @@ func (a *Assembler) build(key requestKey, p *pending) *trace.Trace {
 // describeRequest fills the request span from request__startup: the real
 // URL from the FastCGI REQUEST_URI when php-fpm had one, PHP's own view of
 // the script otherwise (php-cli).
-func (a *Assembler) describeRequest(t *trace.Trace, root *trace.Span, s *events.RequestStart) {
+func (a *Assembler) describeRequest(t *trace.Trace, root *trace.Span, s *events.RequestStart, proc Process) {
 	uri := s.RequestURI
 	if uri == "" {
 		uri = s.URI
@@ -126,18 +126,15 @@ func (a *Assembler) describeRequest(t *trace.Trace, root *trace.Span, s *events.
 	if s.RequestID != "" {
 		root.SetAttr("http.request.header.x-request-id", s.RequestID)
 	}
-	if a.opts.Describe != nil {
-		proc := a.opts.Describe(s.Binary, s.PID)
-		t.Service, t.Pool = proc.Service, proc.Pool
-		if proc.Pool != "" {
-			root.SetAttr(trace.AttrPHPPool, proc.Pool)
-		}
-		if proc.PHPVersion != "" {
-			root.SetAttr(trace.AttrPHPVersion, proc.PHPVersion)
-		}
-		if proc.ProbeMode != "" {
-			root.SetAttr(trace.AttrPHPProbeMode, proc.ProbeMode)
-		}
+	t.Service, t.Pool = proc.Service, proc.Pool
+	if proc.Pool != "" {
+		root.SetAttr(trace.AttrPHPPool, proc.Pool)
+	}
+	if proc.PHPVersion != "" {
+		root.SetAttr(trace.AttrPHPVersion, proc.PHPVersion)
+	}
+	if proc.ProbeMode != "" {
+		root.SetAttr(trace.AttrPHPProbeMode, proc.ProbeMode)
 	}
 	if t.Service == "" {
 		t.Service = "php"
@@ -182,7 +179,7 @@ func (a *Assembler) functionSpans(rootID trace.SpanID, fns []*events.Function) (
 				s.SetAttr("tusk.orphan", true)
 			}
 		}
-		s.SetAttr(trace.AttrCodeFunction, qualifiedName(f))
+		s.SetAttr(trace.AttrCodeFunction, s.Name)
 		if f.File != "" {
 			s.SetAttr(trace.AttrCodeFilePath, f.File)
 		}

@@ -165,3 +165,10 @@ func (t *Tracer) Close() error {
 	errs = append(errs, t.objs.Close())
 	return errors.Join(errs...)
 }
+
+// ForgetThread drops the kernel-side state of a thread that exited (a worker
+// killed mid-request leaves its entries behind otherwise).
+func (t *Tracer) ForgetThread(tid uint32) {
+	_ = t.objs.Threads.Delete(tid)
+	_ = t.objs.Stacks.Delete(tid)
+}

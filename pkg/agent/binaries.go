@@ -1,0 +1,201 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/tusk-php/tusk/pkg/discover"
+	"github.com/tusk-php/tusk/pkg/phpbin"
+	"github.com/tusk-php/tusk/pkg/probes"
+	"github.com/tusk-php/tusk/pkg/procmem"
+)
+
+// Probe modes reported per binary.
+const (
+	modeUSDT = "usdt"
+	modeNone = "none"
+)
+
+// idleDetach is how long a binary keeps its probes with no process running
+// it, so that a php-fpm restart loses no request.
+const idleDetach = 30 * time.Second
+
+// binaryState is one PHP executable the agent has seen.
+type binaryState struct {
+	id         discover.BinaryID
+	exe        string // path as its processes see it
+	info       *phpbin.Info
+	attachment *probes.Attachment
+	mode       string
+	reason     string
+	idleSince  time.Time // zero while processes run it
+}
+
+// discoverLoop follows PHP processes until ctx ends, and runs the periodic
+// housekeeping (deep-mode expiry, idle binaries, clock sync).
+func (a *Agent) discoverLoop(ctx context.Context) error {
+	housekeeping := time.NewTicker(time.Second)
+	defer housekeeping.Stop()
+	scan := time.NewTicker(a.cfg.ScanInterval)
+	defer scan.Stop()
+	lastClockSync := time.Now()
+	if err := a.poll(); err != nil {
+		return err
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-scan.C:
+			if err := a.poll(); err != nil {
+				return err
+			}
+		case now := <-housekeeping.C:
+			a.housekeep(now)
+			if now.Sub(lastClockSync) > 10*time.Second {
+				a.clock.Sync()
+				lastClockSync = now
+			}
+		}
+	}
+}
+
+func (a *Agent) poll() error {
+	change, changed, err := a.watcher.Poll()
+	if err != nil {
+		return fmt.Errorf("process discovery: %w", err)
+	}
+	if changed {
+		a.applyChange(change)
+	}
+	return nil
+}
+
+// applyChange updates the process table, attaches new binaries and keeps
+// deep mode on the workers it was asked for.
+func (a *Agent) applyChange(c discover.Change) {
+	if len(c.Denied) > 0 {
+		a.log.Warn("cannot inspect some PHP processes: run the agent as root (CAP_SYS_PTRACE)", "pids", c.Denied)
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for _, p := range c.Removed {
+		delete(a.processes, p.PID)
+		delete(a.unscanned, p.PID)
+		for _, g := range a.grants {
+			g.detach(p.PID)
+		}
+		a.loop.processGone(uint32(p.PID))
+	}
+	for _, p := range c.Added {
+		a.processes[p.PID] = p
+		delete(a.unscanned, p.PID)
+		b := a.binaries[p.BinaryID]
+		if b == nil {
+			b = a.attachBinary(p)
+			a.binaries[p.BinaryID] = b
+		}
+		b.idleSince = time.Time{}
+		for _, g := range a.grants {
+			if g.wants(p) {
+				a.attachDeep(g, p)
+			}
+		}
+	}
+	a.markIdleBinaries(time.Now())
+}
+
+// attachBinary inspects a newly seen PHP executable and attaches the
+// request probes. Failures are kept as the binary's mode and reason, which
+// the status API shows: the agent goes on with the other binaries.
+func (a *Agent) attachBinary(p discover.Process) *binaryState {
+	b := &binaryState{id: p.BinaryID, exe: p.Exe, mode: modeNone}
+	info, err := phpbin.Inspect(p.ExeOpenPath)
+	if err != nil {
+		b.reason = err.Error()
+		a.log.Warn("not tracing PHP binary", "binary", p.Exe, "reason", b.reason)
+		return b
+	}
+	b.info = info
+	att, err := a.tracer.Attach(info, p.ExeOpenPath)
+	switch {
+	case errors.Is(err, probes.ErrNoDTrace):
+		b.reason = fmt.Sprintf("PHP %s at %s was built without DTrace (--enable-dtrace): it has no USDT request probes. "+
+			"Debian/Ubuntu packages have them; for other builds the uprobe fallback is needed", info.Version, p.Exe)
+	case errors.Is(err, probes.ErrZTS):
+		b.reason = fmt.Sprintf("PHP %s at %s is a thread-safe (ZTS) build, which is not supported yet", info.Version, p.Exe)
+	case err != nil:
+		b.reason = fmt.Sprintf("attaching probes to %s failed: %v", p.Exe, err)
+	default:
+		b.attachment = att
+		b.mode = modeUSDT
+		b.reason = "USDT probes php:request__startup/shutdown (PHP built with DTrace)"
+		if !att.SAPIOffsets {
+			b.reason += fmt.Sprintf("; no struct offsets for PHP %s: HTTP status, query and FastCGI params are not read", info.MajorMinor())
+		}
+		a.byIndex[att.Binary] = b
+		a.log.Info("tracing PHP binary", "binary", p.Exe, "version", info.Version, "sapi", info.SAPI, "probes", len(att.Probes()))
+		return b
+	}
+	a.log.Warn("not tracing PHP binary", "binary", p.Exe, "reason", b.reason)
+	return b
+}
+
+// markIdleBinaries notes binaries no process runs any more. Called with a.mu.
+func (a *Agent) markIdleBinaries(now time.Time) {
+	running := map[discover.BinaryID]bool{}
+	for _, p := range a.processes {
+		running[p.BinaryID] = true
+	}
+	for id, b := range a.binaries {
+		if !running[id] && b.idleSince.IsZero() {
+			b.idleSince = now
+		}
+	}
+}
+
+// housekeep expires deep mode and forgets binaries idle for long.
+func (a *Agent) housekeep(now time.Time) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.expireGrants(now)
+	for id, b := range a.binaries {
+		if b.idleSince.IsZero() || now.Sub(b.idleSince) < idleDetach {
+			continue
+		}
+		if b.attachment != nil {
+			b.attachment.Close()
+			delete(a.byIndex, b.attachment.Binary)
+		}
+		delete(a.binaries, id)
+		a.log.Info("detached idle PHP binary", "binary", b.exe)
+	}
+}
+
+// deepAvailable tells whether function probes can fire in pid: PHP sets
+// zend_dtrace_enabled at engine start when USE_ZEND_DTRACE=1 was in the
+// environment of the master.
+func (a *Agent) deepAvailable(b *binaryState, pid int) (bool, string) {
+	if b.info == nil || !b.info.HasProbe("php", "function__entry") {
+		return false, "this PHP build has no function probes"
+	}
+	sym, ok := b.info.Symbols["zend_dtrace_enabled"]
+	if !ok {
+		return false, "this PHP build does not export zend_dtrace_enabled"
+	}
+	bias, err := procmem.LoadBias(a.procRoot, pid, b.info.LinkBase())
+	if err != nil {
+		return false, err.Error()
+	}
+	v := make([]byte, 1)
+	if err := procmem.Read(a.procRoot, pid, sym.Value+bias, v); err != nil {
+		return false, err.Error()
+	}
+	if v[0] == 0 {
+		return false, "PHP was started without USE_ZEND_DTRACE=1: function probes never fire. " +
+			"Start the php-fpm master with USE_ZEND_DTRACE=1 in its environment (it disables the opcache JIT)"
+	}
+	return true, ""
+}

@@ -1,0 +1,160 @@
+package agent
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/tusk-php/tusk/pkg/probes"
+)
+
+// Config is the agent's configuration: defaults, then the YAML file, then
+// TUSK_* environment variables, then command-line flags (cmd/tusk-agent).
+type Config struct {
+	// Listen is the API address. Loopback by default: the API hands out
+	// request URLs and deep-mode control.
+	Listen string `yaml:"listen"`
+	// Token authenticates API calls. When empty it is read from TokenFile,
+	// which is created with a random token if missing.
+	Token     string `yaml:"token"`
+	TokenFile string `yaml:"token_file"`
+
+	DB        string `yaml:"db"`
+	Retention struct {
+		MaxAge   time.Duration `yaml:"max_age"`
+		MaxBytes int64         `yaml:"max_bytes"`
+	} `yaml:"retention"`
+
+	RingBufferBytes int           `yaml:"ring_buffer_bytes"`
+	ScanInterval    time.Duration `yaml:"scan_interval"`
+	// CLI also traces php-cli processes (each script run is a "request").
+	CLI bool `yaml:"cli"`
+	// PIDs limits tracing to these processes (a php-fpm master brings its
+	// workers); empty traces every PHP process found.
+	PIDs []int `yaml:"pids"`
+	// Services maps a php-fpm pool name to the service.name its traces get;
+	// unmapped pools use their own name.
+	Services map[string]string `yaml:"services"`
+	Host     string            `yaml:"host"`
+
+	Deep struct {
+		Threshold time.Duration `yaml:"threshold"`
+		MaxDepth  int           `yaml:"max_depth"`
+	} `yaml:"deep"`
+
+	LogLevel string `yaml:"log_level"`
+}
+
+// DefaultConfig is what the agent runs with when nothing is configured.
+func DefaultConfig() Config {
+	var c Config
+	c.Listen = "127.0.0.1:7070"
+	c.TokenFile = "/var/lib/tusk/token"
+	c.DB = "/var/lib/tusk/traces.db"
+	c.Retention.MaxAge = 7 * 24 * time.Hour
+	c.Retention.MaxBytes = 1 << 30
+	c.RingBufferBytes = probes.DefaultRingBytes
+	c.ScanInterval = 2 * time.Second
+	c.Deep.Threshold = time.Millisecond
+	c.Deep.MaxDepth = 64
+	c.LogLevel = "info"
+	return c
+}
+
+// LoadConfigFile merges a YAML file into c. Unknown keys are an error, so
+// a typo does not silently fall back to a default.
+func (c *Config) LoadConfigFile(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	defer f.Close()
+	dec := yaml.NewDecoder(f)
+	dec.KnownFields(true)
+	// An empty file decodes to io.EOF: it is valid and changes nothing.
+	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("config %s: %w", path, err)
+	}
+	return nil
+}
+
+// ApplyEnv reads TUSK_TOKEN, TUSK_LISTEN and TUSK_DB.
+func (c *Config) ApplyEnv(getenv func(string) string) {
+	if v := getenv("TUSK_TOKEN"); v != "" {
+		c.Token = v
+	}
+	if v := getenv("TUSK_LISTEN"); v != "" {
+		c.Listen = v
+	}
+	if v := getenv("TUSK_DB"); v != "" {
+		c.DB = v
+	}
+}
+
+// Validate reports the first setting that cannot work.
+func (c *Config) Validate() error {
+	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+		return fmt.Errorf("listen %q: want host:port (%v)", c.Listen, err)
+	}
+	if c.DB == "" {
+		return errors.New("db: a path for the trace database is required")
+	}
+	if c.Retention.MaxAge <= 0 || c.Retention.MaxBytes <= 0 {
+		return errors.New("retention: max_age and max_bytes must be positive")
+	}
+	if c.ScanInterval < 100*time.Millisecond {
+		return fmt.Errorf("scan_interval %s is too short (at least 100ms)", c.ScanInterval)
+	}
+	if c.Deep.Threshold < 0 || c.Deep.MaxDepth < 1 || c.Deep.MaxDepth > 128 {
+		return fmt.Errorf("deep: threshold must be ≥ 0 and max_depth within 1..128 (got %s, %d)", c.Deep.Threshold, c.Deep.MaxDepth)
+	}
+	for _, p := range c.PIDs {
+		if p <= 0 {
+			return fmt.Errorf("pids: %d is not a process id", p)
+		}
+	}
+	return nil
+}
+
+// ResolveToken returns the API token: configured, read from TokenFile, or
+// generated into TokenFile (0600) on first start.
+func (c *Config) ResolveToken() (token string, generated bool, err error) {
+	if c.Token != "" {
+		return c.Token, false, nil
+	}
+	if c.TokenFile == "" {
+		return "", false, errors.New("no API token: set token, token_file or TUSK_TOKEN")
+	}
+	b, err := os.ReadFile(c.TokenFile)
+	if err == nil {
+		t := strings.TrimSpace(string(b))
+		if t == "" {
+			return "", false, fmt.Errorf("token file %s is empty", c.TokenFile)
+		}
+		return t, false, nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return "", false, fmt.Errorf("token file: %w", err)
+	}
+	raw := make([]byte, 24)
+	if _, err := rand.Read(raw); err != nil {
+		return "", false, err
+	}
+	t := hex.EncodeToString(raw)
+	if err := os.MkdirAll(filepath.Dir(c.TokenFile), 0o700); err != nil {
+		return "", false, fmt.Errorf("token file: %w", err)
+	}
+	if err := os.WriteFile(c.TokenFile, []byte(t+"\n"), 0o600); err != nil {
+		return "", false, fmt.Errorf("token file: %w", err)
+	}
+	return t, true, nil
+}

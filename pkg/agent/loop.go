@@ -1,0 +1,133 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"math"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/cilium/ebpf/ringbuf"
+
+	"github.com/tusk-php/tusk/pkg/assemble"
+)
+
+// flushEvery is how often finished requests are handed to the store.
+const flushEvery = 50 * time.Millisecond
+
+// eventLoop reads the ring buffer and feeds the assembler, on one goroutine.
+type eventLoop struct {
+	a   *Agent
+	asm *assemble.Assembler
+
+	events       atomic.Uint64
+	decodeErrors atomic.Uint64
+	ratePerSec   atomic.Uint64 // float64 bits
+	openRequests atomic.Int64
+
+	goneMu sync.Mutex
+	gone   []uint32
+
+	now        time.Time
+	nextFlush  time.Time
+	rateAt     time.Time
+	rateEvents uint64
+}
+
+func newEventLoop(a *Agent) *eventLoop {
+	l := &eventLoop{a: a}
+	l.asm = assemble.New(assemble.Options{
+		Host:     a.host,
+		Clock:    a.clock,
+		Describe: a.describe,
+	}, a.storeTrace)
+	return l
+}
+
+// run reads events until ctx ends. A read deadline wakes it to flush when
+// PHP is idle; under load it flushes between events.
+func (l *eventLoop) run(ctx context.Context) {
+	var rec ringbuf.Record
+	l.tick(time.Now())
+	for n := uint(0); ; n++ {
+		ev, err := l.a.tracer.ReadEvent(&rec)
+		switch {
+		case err == nil:
+			l.asm.Add(ev, l.now)
+			l.events.Add(1)
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			n = 0 // look at the clock now
+		case errors.Is(err, ringbuf.ErrClosed):
+			return
+		default:
+			l.decodeErrors.Add(1)
+			l.a.log.Debug("undecodable event", "error", err)
+		}
+		if n%256 == 0 {
+			if ctx.Err() != nil {
+				return
+			}
+			if now := time.Now(); !now.Before(l.nextFlush) {
+				l.tick(now)
+			} else {
+				l.now = now
+			}
+		}
+	}
+}
+
+// tick flushes settled requests, handles exited processes and updates the
+// event rate.
+func (l *eventLoop) tick(now time.Time) {
+	l.now = now
+	l.goneMu.Lock()
+	gone := l.gone
+	l.gone = nil
+	l.goneMu.Unlock()
+	for _, pid := range gone {
+		l.asm.ProcessGone(pid)
+		l.a.tracer.ForgetThread(pid) // php-fpm workers and php-cli are single-threaded
+	}
+	l.asm.Flush(now)
+	l.openRequests.Store(int64(l.asm.Open()))
+	if dt := now.Sub(l.rateAt); dt >= time.Second {
+		total := l.events.Load()
+		if !l.rateAt.IsZero() {
+			rate := float64(total-l.rateEvents) / dt.Seconds()
+			l.ratePerSec.Store(math.Float64bits(rate))
+		}
+		l.rateAt, l.rateEvents = now, total
+	}
+	l.nextFlush = now.Add(flushEvery)
+	l.a.tracer.SetReadDeadline(l.nextFlush)
+}
+
+// processGone queues a PID whose process exited; safe from any goroutine.
+func (l *eventLoop) processGone(pid uint32) {
+	l.goneMu.Lock()
+	l.gone = append(l.gone, pid)
+	l.goneMu.Unlock()
+}
+
+// drain reads what is left in the ring buffer once the probes are detached
+// and emits every open request. Called after run returned.
+func (l *eventLoop) drain() {
+	var rec ringbuf.Record
+	l.a.tracer.SetReadDeadline(time.Now())
+	for {
+		ev, err := l.a.tracer.ReadEvent(&rec)
+		if err != nil {
+			if errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, ringbuf.ErrClosed) {
+				break
+			}
+			continue
+		}
+		l.asm.Add(ev, time.Now())
+		l.events.Add(1)
+	}
+	l.asm.FlushAll()
+}
+
+func (l *eventLoop) rate() float64 { return math.Float64frombits(l.ratePerSec.Load()) }

@@ -1,0 +1,110 @@
+package agentcli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/tusk-php/tusk/pkg/agent"
+)
+
+// runAgent is `tusk-agent run`: defaults < config file < TUSK_* env < flags.
+func runAgent(ctx context.Context, args []string, stderr io.Writer) error {
+	fs := newFlagSet("run", stderr)
+	configFile := fs.String("config", "", "YAML config file (see README)")
+	listen := fs.String("listen", "", "API address (default 127.0.0.1:7070)")
+	db := fs.String("db", "", "trace database (default /var/lib/tusk/traces.db)")
+	tokenFile := fs.String("token-file", "", "API token file, created if missing (default /var/lib/tusk/token)")
+	pids := fs.String("pid", "", "trace only these PIDs, comma-separated (a php-fpm master brings its workers)")
+	cli := fs.Bool("cli", false, "also trace php-cli processes")
+	ring := fs.Int("ring-bytes", 0, "BPF ring buffer size in bytes, a power of two (default 8 MiB)")
+	logLevel := fs.String("log-level", "", "debug, info, warn or error")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("unexpected arguments %q", fs.Args())
+	}
+
+	cfg := agent.DefaultConfig()
+	if *configFile != "" {
+		if err := cfg.LoadConfigFile(*configFile); err != nil {
+			return err
+		}
+	}
+	cfg.ApplyEnv(os.Getenv)
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if set["listen"] {
+		cfg.Listen = *listen
+	}
+	if set["db"] {
+		cfg.DB = *db
+	}
+	if set["token-file"] {
+		cfg.TokenFile = *tokenFile
+		cfg.Token = ""
+	}
+	if set["cli"] {
+		cfg.CLI = *cli
+	}
+	if set["ring-bytes"] {
+		cfg.RingBufferBytes = *ring
+	}
+	if set["log-level"] {
+		cfg.LogLevel = *logLevel
+	}
+	if set["pid"] {
+		list, err := parsePIDs(*pids)
+		if err != nil {
+			return usagef("--pid: %v", err)
+		}
+		cfg.PIDs = list
+	}
+	level, err := parseLevel(cfg.LogLevel)
+	if err != nil {
+		return usagef("%v", err)
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+
+	a, err := agent.New(cfg, log)
+	if err != nil {
+		return err
+	}
+	return a.Run(ctx)
+}
+
+func parsePIDs(s string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		pid, err := strconv.Atoi(f)
+		if err != nil || pid <= 0 {
+			return nil, fmt.Errorf("%q is not a process id", f)
+		}
+		out = append(out, pid)
+	}
+	if len(out) == 0 {
+		return nil, errors.New("no process id given")
+	}
+	return out, nil
+}
+
+func parseLevel(s string) (slog.Level, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(s)); err != nil {
+		return l, fmt.Errorf("log level %q: want debug, info, warn or error", s)
+	}
+	return l, nil
+}
+
+func versionString() string { return "tusk-agent " + agent.Version }
