@@ -63,13 +63,6 @@ func New(cfg Config, log *slog.Logger) (*Agent, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	token, generated, err := cfg.ResolveToken()
-	if err != nil {
-		return nil, err
-	}
-	if generated {
-		log.Info("generated an API token", "file", cfg.TokenFile)
-	}
 	host := cfg.Host
 	if host == "" {
 		host, _ = os.Hostname()
@@ -77,7 +70,6 @@ func New(cfg Config, log *slog.Logger) (*Agent, error) {
 	a := &Agent{
 		cfg:       cfg,
 		log:       log,
-		token:     token,
 		host:      host,
 		startedAt: time.Now(),
 		procRoot:  "/proc",
@@ -88,6 +80,14 @@ func New(cfg Config, log *slog.Logger) (*Agent, error) {
 		byIndex:   map[uint32]*binaryState{},
 		grants:    map[string]*grant{},
 	}
+	// Cheap checks first, so that a wrong PID or missing privileges give
+	// one clear message before anything is created.
+	if len(cfg.PIDs) > 0 {
+		if err := a.checkPIDs(); err != nil {
+			return nil, err
+		}
+	}
+	var err error
 	a.tracer, err = probes.Load(probes.Options{
 		RingBytes:     cfg.RingBufferBytes,
 		DeepThreshold: cfg.Deep.Threshold,
@@ -96,10 +96,19 @@ func New(cfg Config, log *slog.Logger) (*Agent, error) {
 	if err != nil {
 		return nil, err
 	}
+	token, generated, err := cfg.ResolveToken()
+	if err != nil {
+		a.tracer.Close()
+		return nil, err
+	}
+	if generated {
+		log.Info("generated an API token", "file", cfg.TokenFile)
+	}
+	a.token = token
 	a.store, err = store.Open(cfg.DB, store.Options{
 		MaxAge:   cfg.Retention.MaxAge,
 		MaxBytes: cfg.Retention.MaxBytes,
-		Logger:   log.With("component", "store"),
+		Logger:   log,
 	})
 	if err != nil {
 		a.tracer.Close()
@@ -119,11 +128,6 @@ func (a *Agent) Token() string { return a.token }
 // returns an error wrapping ErrNothingToTrace.
 func (a *Agent) Run(ctx context.Context) error {
 	defer a.close()
-	if len(a.cfg.PIDs) > 0 {
-		if err := a.checkPIDs(); err != nil {
-			return err
-		}
-	}
 
 	ln, err := net.Listen("tcp", a.cfg.Listen)
 	if err != nil {

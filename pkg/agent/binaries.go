@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/tusk-php/tusk/pkg/discover"
@@ -44,6 +45,11 @@ func (a *Agent) discoverLoop(ctx context.Context) error {
 	if err := a.poll(); err != nil {
 		return err
 	}
+	if len(a.cfg.PIDs) > 0 {
+		if err := a.requireTraceable(); err != nil {
+			return err
+		}
+	}
 	for {
 		select {
 		case <-ctx.Done():
@@ -60,6 +66,24 @@ func (a *Agent) discoverLoop(ctx context.Context) error {
 			}
 		}
 	}
+}
+
+// requireTraceable fails when the agent was pointed at processes and none
+// of their binaries could be attached: it would run tracing nothing.
+func (a *Agent) requireTraceable() error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	var reasons []string
+	for _, b := range a.binaries {
+		if b.attachment != nil {
+			return nil
+		}
+		reasons = append(reasons, b.reason)
+	}
+	if len(reasons) == 0 {
+		reasons = append(reasons, "none of the given PIDs is a PHP process")
+	}
+	return fmt.Errorf("%w: %s", ErrNothingToTrace, strings.Join(reasons, "; "))
 }
 
 func (a *Agent) poll() error {

@@ -15,47 +15,146 @@ import (
 	"github.com/tusk-php/tusk/pkg/phpbin"
 )
 
-func TestCLIRequestEvents(t *testing.T) {
-	tr, err := Load(Options{})
+const phpCLI = "/usr/bin/php8.2"
+
+// readUntilEnd collects events until a request end or the deadline.
+func readUntilEnd(t *testing.T, tr *Tracer) []events.Event {
+	t.Helper()
+	var rec ringbuf.Record
+	var out []events.Event
+	tr.SetReadDeadline(time.Now().Add(5 * time.Second))
+	for {
+		ev, err := tr.ReadEvent(&rec)
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			t.Fatalf("no request end within 5s; got %d events", len(out))
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, ev)
+		if ev.Kind() == events.KindRequestEnd {
+			return out
+		}
+	}
+}
+
+// php-cli runs one "request" per script: the same probes php-fpm has, with
+// a real BPF load, attach, and ring buffer read.
+func TestCLIScriptEvents(t *testing.T) {
+	info, err := phpbin.Inspect(phpCLI)
+	if err != nil {
+		t.Skipf("needs Debian's %s: %v", phpCLI, err)
+	}
+	tr, err := Load(Options{RingBytes: 1 << 16})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer tr.Close()
-	info, err := phpbin.Inspect("/usr/bin/php8.2")
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := tr.Attach(info, "/usr/bin/php8.2")
+	a, err := tr.Attach(info, phpCLI)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer a.Close()
-	t.Logf("probes: %+v", a.Probes())
-	cmd := exec.Command("/usr/bin/php8.2", "-r", "function f(){ usleep(3000); throw new DomainException('x'); } try { f(); } catch (Exception $e) {} usleep(10000);")
-	cmd.Env = append(os.Environ(), "USE_ZEND_DTRACE=1")
 	d, err := a.AttachDeep(0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer d.Close()
+	if err := tr.SetDeepSettings(time.Millisecond, 64); err != nil {
+		t.Fatal(err)
+	}
+
+	code := `function slow(){ usleep(3000); fast(); throw new DomainException("x"); }
+function fast(){ return 1; }
+try { slow(); } catch (Exception $e) {}`
+	cmd := exec.Command(phpCLI, "-r", code)
+	cmd.Env = append(os.Environ(), "USE_ZEND_DTRACE=1")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("%v: %s", err, out)
 	}
-	var rec ringbuf.Record
-	tr.SetReadDeadline(time.Now().Add(2 * time.Second))
-	for {
-		ev, err := tr.ReadEvent(&rec)
-		if errors.Is(err, os.ErrDeadlineExceeded) {
-			break
+	evs := readUntilEnd(t, tr)
+
+	start, ok := evs[0].(*events.RequestStart)
+	if !ok || start.Method != "" || start.Script != "Standard input code" || int(start.PID) != cmd.Process.Pid {
+		t.Fatalf("first event %#v", evs[0])
+	}
+	var fns []*events.Function
+	var exc *events.Exception
+	for _, ev := range evs {
+		if ev.Hdr().Request != start.Request || ev.Hdr().TID != start.TID {
+			t.Fatalf("event %#v is not tagged with the request", ev)
 		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Logf("%s %+v", ev.Kind(), ev)
-		if ev.Kind() == events.KindRequestEnd {
-			break
+		switch e := ev.(type) {
+		case *events.Function:
+			fns = append(fns, e)
+		case *events.Exception:
+			exc = e
 		}
 	}
-	lost, _ := tr.LostPerCPU()
-	t.Logf("lost %v", lost)
+	// fast() took microseconds: under the threshold, it stayed in the kernel.
+	if len(fns) != 1 || fns[0].Function != "slow" || fns[0].Parent != 0 || fns[0].Flags&events.FrameThrew == 0 {
+		t.Fatalf("function events %+v", fns)
+	}
+	if d := time.Duration(fns[0].TS - fns[0].Start); d < 3*time.Millisecond || d > 100*time.Millisecond {
+		t.Fatalf("slow() took %s", d)
+	}
+	if exc == nil || exc.Class != "DomainException" || exc.Frame != fns[0].Seq {
+		t.Fatalf("exception %+v, want DomainException thrown in frame %d", exc, fns[0].Seq)
+	}
+	end := evs[len(evs)-1].(*events.RequestEnd)
+	if end.Exceptions != 1 || end.Lost != 0 || end.OpenFrames != 0 {
+		t.Fatalf("end %+v", end)
+	}
+	lost, err := tr.LostPerCPU()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for cpu, n := range lost {
+		if n != 0 {
+			t.Fatalf("cpu %d lost %d events", cpu, n)
+		}
+	}
+}
+
+// A request that dies in a fatal error never returns from its frames: the
+// shutdown program closes them as unfinished.
+func TestFramesOpenAtShutdownAreFlushed(t *testing.T) {
+	info, err := phpbin.Inspect(phpCLI)
+	if err != nil {
+		t.Skipf("needs Debian's %s: %v", phpCLI, err)
+	}
+	tr, err := Load(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	a, err := tr.Attach(info, phpCLI)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	d, err := a.AttachDeep(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+
+	// A fatal error (E_USER_ERROR) longjmps out of the executor: the frames
+	// never reach function__return. (An Error exception would unwind them.)
+	code := `function outer(){ usleep(2000); inner(); } function inner(){ usleep(2000); trigger_error("fatal", E_USER_ERROR); } outer();`
+	cmd := exec.Command(phpCLI, "-r", code)
+	cmd.Env = append(os.Environ(), "USE_ZEND_DTRACE=1")
+	_ = cmd.Run() // exits 255: the fatal error is the point
+	evs := readUntilEnd(t, tr)
+	unfinished := map[string]bool{}
+	for _, ev := range evs {
+		if f, ok := ev.(*events.Function); ok && f.Flags&events.FrameUnfinished != 0 {
+			unfinished[f.Function] = true
+		}
+	}
+	end := evs[len(evs)-1].(*events.RequestEnd)
+	t.Logf("unfinished frames %v, end %+v", unfinished, end)
+	if !unfinished["outer"] || !unfinished["inner"] || end.OpenFrames != 2 {
+		t.Fatalf("want outer and inner flushed as unfinished, got %v (open frames %d)", unfinished, end.OpenFrames)
+	}
 }

@@ -151,6 +151,9 @@ func (s *Stack) startServices(ctx context.Context, opts StackOptions) error {
 		nginxOpts.FastCGIParams = append([]FastCGIParam{{"WORDPRESS_CONFIG", wp.ConfigName}}, opts.FastCGIParams...)
 	} else {
 		nginxOpts.Site = SitePHP
+		// Paths that are no file go to index.php, as in most PHP apps: the
+		// agent must report the URL asked for, not the script that ran.
+		nginxOpts.FrontController = "/index.php"
 		if nginxOpts.Root = opts.AppDir; nginxOpts.Root == "" {
 			if nginxOpts.Root, err = FixtureAppDir(); err != nil {
 				return err

@@ -1,0 +1,228 @@
+//go:build integration
+
+package integration
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/tusk-php/tusk/pkg/agentapi"
+	"github.com/tusk-php/tusk/pkg/trace"
+	"github.com/tusk-php/tusk/tests/stack"
+)
+
+// Killing the agent with SIGKILL in the middle of load must not fail a
+// single PHP request, and must leave no probe behind: the kernel drops the
+// uprobes with the agent's file descriptors and lowers the semaphores.
+func TestAgentKilledUnderLoad(t *testing.T) {
+	s := dtraceStack(t, 2)
+	a := startAgent(t, s)
+	enableDeep(t, a, agentapi.DeepModeRequest{Pool: s.Pool, For: agentapi.Duration(time.Minute)})
+	if len(ourPrograms(t)) == 0 {
+		t.Fatal("no Tusk BPF program loaded while the agent runs")
+	}
+
+	const clients, perClient = 4, 100
+	var done, failed atomic.Int64
+	var firstErr atomic.Value
+	var wg sync.WaitGroup
+	// Kill once a third of the load is through and the store has committed
+	// some traces: those must survive.
+	killed := make(chan struct{})
+	var committed int64
+	go func() {
+		defer close(killed)
+		for {
+			st, err := a.client.Status(context.Background())
+			if err == nil && st.Store.Written > 0 && done.Load() >= clients*perClient/3 {
+				committed = int64(st.Store.Written)
+				break
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		a.cmd.Process.Kill()
+	}()
+	client := &http.Client{Timeout: 10 * time.Second}
+	for c := 0; c < clients; c++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < perClient; i++ {
+				resp, err := client.Get(s.URL() + "/status.php?code=200")
+				if err == nil {
+					resp.Body.Close()
+					if resp.StatusCode != 200 {
+						err = fmt.Errorf("status %d", resp.StatusCode)
+					}
+				}
+				if err != nil {
+					failed.Add(1)
+					firstErr.CompareAndSwap(nil, err.Error())
+				}
+				done.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	<-killed
+	<-a.done
+	if n := failed.Load(); n != 0 {
+		t.Fatalf("%d of %d PHP requests failed after the agent was killed (first: %v)", n, clients*perClient, firstErr.Load())
+	}
+	if left := ourPrograms(t); len(left) != 0 {
+		t.Fatalf("BPF programs still loaded after the agent died: %v", left)
+	}
+	for _, pid := range s.FPM.WorkerPIDs(s.Pool) {
+		for _, probe := range []string{"request__startup", "request__shutdown", "function__entry", "function__return"} {
+			if got := semaphore(t, pid, probe); got != 0 {
+				t.Errorf("worker %d: %s semaphore still %d", pid, probe, got)
+			}
+		}
+	}
+
+	// Restarted on the same store, the agent keeps what was written and
+	// traces again.
+	b := launchAgent(t, a.dir, "--pid", fmt.Sprint(s.FPM.MasterPID))
+	b.waitTracing(t, s)
+	before, err := b.client.Search(context.Background(), trace.Query{Pool: s.Pool, Limit: trace.MaxLimit})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if int64(len(before)) < committed {
+		t.Fatalf("%d traces in the store after the kill, but %d were committed before it", len(before), committed)
+	}
+	get(t, s, "/index.php?after=restart")
+	b.waitTraces(t, trace.Query{Pool: s.Pool, Limit: trace.MaxLimit}, len(before)+1)
+	t.Logf("%d traces committed before the kill -9, %d in the store after it", committed, len(before))
+}
+
+// runAgentExpectingFailure runs the agent and returns its exit code and output.
+func runAgentExpectingFailure(t *testing.T, cred *syscall.Credential, args ...string) (int, string) {
+	t.Helper()
+	dir := tempDir(t, "tusk-agent-fail-")
+	full := append([]string{"run", "--listen", freeAddr(t), "--db", filepath.Join(dir, "traces.db")}, args...)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, agentBin, full...)
+	cmd.Env = append(os.Environ(), "TUSK_TOKEN=x")
+	if cred != nil {
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
+	}
+	out, err := cmd.CombinedOutput()
+	if ctx.Err() != nil {
+		t.Fatalf("agent did not exit: %s", out)
+	}
+	if err == nil {
+		return 0, string(out)
+	}
+	ee, ok := err.(*exec.ExitError)
+	if !ok {
+		t.Fatal(err)
+	}
+	return ee.ExitCode(), string(out)
+}
+
+func TestAgentWithoutPrivilegesSaysSo(t *testing.T) {
+	code, out := runAgentExpectingFailure(t, &syscall.Credential{Uid: 65534, Gid: 65534})
+	if code == 0 || !strings.Contains(out, "CAP_BPF") || strings.Count(strings.TrimSpace(out), "\n") > 2 {
+		t.Fatalf("exit %d, want one clear line about privileges:\n%s", code, out)
+	}
+}
+
+func TestAgentPointedAtANonPHPProcess(t *testing.T) {
+	sleeper := exec.Command("sleep", "30")
+	if err := sleeper.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer sleeper.Process.Kill()
+	code, out := runAgentExpectingFailure(t, nil, "--pid", fmt.Sprint(sleeper.Process.Pid))
+	if code == 0 || !strings.Contains(out, fmt.Sprintf("pid %d (sleep): not a PHP process", sleeper.Process.Pid)) {
+		t.Fatalf("exit %d:\n%s", code, out)
+	}
+	code, out = runAgentExpectingFailure(t, nil, "--pid", "999999999")
+	if code == 0 || !strings.Contains(out, "no such process") {
+		t.Fatalf("exit %d:\n%s", code, out)
+	}
+}
+
+// A PHP built without --enable-dtrace has no USDT notes; we make one from
+// Debian's binary by removing the notes section.
+func noDTraceFPM(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(tempDir(t, "tusk-nodtrace-"), "php-fpm-nodtrace")
+	if out, err := exec.Command("objcopy", "--remove-section", ".note.stapsdt", fpmBinary, bin).CombinedOutput(); err != nil {
+		t.Fatalf("objcopy: %v %s", err, out)
+	}
+	return bin
+}
+
+func TestAgentOnPHPWithoutDTrace(t *testing.T) {
+	bin := noDTraceFPM(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	fpm, err := stack.StartFPM(ctx, stack.FPMOptions{Dir: tempDir(t, "tusk-nodtrace-fpm-"), Binary: bin, Pools: []stack.Pool{{Name: "nodtrace", Workers: 1}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fpm.Stop()
+
+	// Pointed at it alone: nothing can be traced, so the agent exits ≠ 0
+	// and says why.
+	code, out := runAgentExpectingFailure(t, nil, "--pid", fmt.Sprint(fpm.MasterPID))
+	if code == 0 || !strings.Contains(out, "built without DTrace") {
+		t.Fatalf("exit %d:\n%s", code, out)
+	}
+
+	// Finding it among others: the agent runs and its status explains.
+	s := startFixture(t, stack.StackOptions{})
+	a := launchAgent(t, tempDir(t, "tusk-agent-"))
+	a.waitTracing(t, s)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		st, err := a.client.Status(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, b := range st.Binaries {
+			if b.Path == bin {
+				if b.Mode != "none" || b.DTrace || !strings.Contains(b.ModeReason, "without DTrace") {
+					t.Fatalf("status of %s: %+v", bin, b)
+				}
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("binary %s not in the status: %+v", bin, st.Binaries)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func TestAgentAPIRefusesAWrongToken(t *testing.T) {
+	s := startFixture(t, stack.StackOptions{})
+	a := startAgent(t, s)
+	bad := agentapi.NewClient(a.url, "not-the-token")
+	if _, err := bad.Status(context.Background()); err == nil || !strings.Contains(err.Error(), "401") {
+		t.Fatalf("wrong token: %v", err)
+	}
+	resp, err := http.Get(a.url + "/healthz")
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("healthz without token: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	resp, err = http.Get(a.url + "/metrics")
+	if err != nil || resp.StatusCode != 401 {
+		t.Fatalf("metrics without token: %v %v", resp, err)
+	}
+	resp.Body.Close()
+}
