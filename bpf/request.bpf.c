@@ -135,7 +135,7 @@ int request_startup(struct pt_regs *ctx)
 	read_user_str_at(e->query, sizeof(e->query), query);
 	read_fcgi_params(e, sg, bin);
 
-	bpf_ringbuf_submit(e, 0);
+	submit(e);
 	return 0;
 }
 
@@ -218,7 +218,7 @@ int request_shutdown(struct pt_regs *ctx)
 	e->lost = ts->lost;
 	e->exceptions = ts->exceptions;
 	e->open_frames = open;
-	bpf_ringbuf_submit(e, 0);
+	submit(e);
 	bpf_map_delete_elem(&threads, &tid);
 	return 0;
 }
@@ -260,7 +260,7 @@ int exception_thrown(struct pt_regs *ctx)
 	__u64 class = 0;
 	usdt_arg(ctx, site, 0, &class);
 	read_user_str_at(e->class, sizeof(e->class), class);
-	bpf_ringbuf_submit(e, 0);
+	submit(e);
 	return 0;
 }
 
@@ -294,6 +294,6 @@ int php_error(struct pt_regs *ctx)
 	e->line = line;
 	read_user_str_at(e->message, sizeof(e->message), msg);
 	read_user_str_at(e->file, sizeof(e->file), file);
-	bpf_ringbuf_submit(e, 0);
+	submit(e);
 	return 0;
 }

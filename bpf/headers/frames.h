@@ -50,7 +50,7 @@ static __always_inline void send_frame(struct thread_state *ts, const struct fra
 	bpf_probe_read_user_str(e->function, sizeof(e->function), (void *)f->function);
 	bpf_probe_read_user_str(e->class, sizeof(e->class), (void *)f->class);
 	bpf_probe_read_user_str(e->file, sizeof(e->file), (void *)f->file);
-	bpf_ringbuf_submit(e, 0);
+	submit(e);
 }
 
 #endif /* TUSK_FRAMES_H */

@@ -94,6 +94,7 @@ struct fcgi_param {
 
 struct tusk_config {
 	__u64 deep_threshold_ns; /* function spans shorter than this stay in the kernel */
+	__u64 wakeup_bytes;      /* wake the agent only once this much is queued */
 	__u32 deep_max_depth;    /* deeper frames are timed into their parent only */
 	__u32 _pad;
 };
@@ -255,6 +256,19 @@ struct {
 } config SEC(".maps");
 
 /* ---- helpers ----------------------------------------------------------- */
+
+/* submit hands an event to the agent. Waking the agent for every event costs
+ * it more than reading them: it is woken only once wakeup_bytes are queued,
+ * and otherwise reads on its own every few tens of milliseconds. */
+static __always_inline void submit(void *e)
+{
+	__u32 zero = 0;
+	__u64 flags = BPF_RB_FORCE_WAKEUP;
+	struct tusk_config *cfg = bpf_map_lookup_elem(&config, &zero);
+	if (cfg && bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) < cfg->wakeup_bytes)
+		flags = BPF_RB_NO_WAKEUP;
+	bpf_ringbuf_submit(e, flags);
+}
 
 static __always_inline void count_lost(struct thread_state *ts)
 {

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
+	_ "net/http/pprof" // served only with TUSK_DEBUG_PPROF
 	"os"
 	"strconv"
 	"strings"
@@ -76,6 +78,12 @@ func runAgent(ctx context.Context, args []string, stderr io.Writer) error {
 	a, err := agent.New(cfg, log)
 	if err != nil {
 		return err
+	}
+	if addr := os.Getenv("TUSK_DEBUG_PPROF"); addr != "" {
+		// Profiling the agent itself: net/http/pprof on a separate,
+		// unauthenticated listener, so only when asked for.
+		go func() { log.Warn("pprof listener stopped", "error", http.ListenAndServe(addr, nil)) }()
+		log.Info("pprof enabled", "addr", addr)
 	}
 	return a.Run(ctx)
 }

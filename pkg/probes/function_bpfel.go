@@ -64,6 +64,7 @@ type functionThreadState struct {
 type functionTuskConfig struct {
 	_               structs.HostLayout
 	DeepThresholdNs uint64
+	WakeupBytes     uint64
 	DeepMaxDepth    uint32
 	Pad             uint32
 }

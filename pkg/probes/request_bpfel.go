@@ -135,6 +135,7 @@ type requestThreadState struct {
 type requestTuskConfig struct {
 	_               structs.HostLayout
 	DeepThresholdNs uint64
+	WakeupBytes     uint64
 	DeepMaxDepth    uint32
 	Pad             uint32
 }

@@ -41,7 +41,8 @@ type Tracer struct {
 	ring   int
 
 	mu       sync.Mutex
-	deep     *functionObjects // loaded on first use
+	config   requestTuskConfig // what the config map holds
+	deep     *functionObjects  // loaded on first use
 	sites    siteTable
 	binaries uint32 // next free index in the binaries map
 }
@@ -105,6 +106,9 @@ func (t *Tracer) initMaps(opts Options) error {
 	if depth == 0 {
 		depth = 64
 	}
+	// Wake the agent when an eighth of the ring is queued; below that it
+	// reads on its own deadline (ReadEvent callers set one).
+	t.config.WakeupBytes = uint64(opts.RingBytes / 8)
 	return t.SetDeepSettings(threshold, depth)
 }
 
@@ -117,18 +121,24 @@ func (t *Tracer) SetDeepSettings(threshold time.Duration, maxDepth int) error {
 	if maxDepth < 1 || maxDepth > maxDeepDepth {
 		return fmt.Errorf("deep-mode depth %d is out of range 1..%d", maxDepth, maxDeepDepth)
 	}
-	cfg := requestTuskConfig{DeepThresholdNs: uint64(threshold), DeepMaxDepth: uint32(maxDepth)}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	cfg := t.config
+	cfg.DeepThresholdNs, cfg.DeepMaxDepth = uint64(threshold), uint32(maxDepth)
 	if err := t.objs.Config.Put(uint32(0), &cfg); err != nil {
 		return fmt.Errorf("update deep-mode settings: %w", err)
 	}
+	t.config = cfg
 	return nil
 }
 
 // RingBytes is the ring buffer's size.
 func (t *Tracer) RingBytes() int { return t.ring }
 
-// ReadEvent blocks until the next event. After Close it returns an error
-// matching ringbuf.ErrClosed. A record that cannot be decoded is returned as
+// ReadEvent blocks until the next event. Events are queued without waking
+// the reader until an eighth of the ring is full, so callers set a read
+// deadline (SetReadDeadline) to pick up the rest. After Close it returns an
+// error matching ringbuf.ErrClosed. A record that cannot be decoded is returned as
 // an error; the caller counts it and goes on.
 func (t *Tracer) ReadEvent(rec *ringbuf.Record) (events.Event, error) {
 	if err := t.reader.ReadInto(rec); err != nil {
