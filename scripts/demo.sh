@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# The Tusk demo, from nothing: installs what is missing, builds the agent,
+# brings up WordPress + MariaDB + nginx + php-fpm 8.2 (all Debian) on
+# 127.0.0.1, attaches the agent with eBPF, makes a few requests and shows
+# their traces. Everything keeps running afterwards; `demo.sh stop` ends it.
+#   TUSK_DEMO_DIR   (default /tmp/tusk-demo)
+#   TUSK_DEMO_PORT  WordPress port (default 8080); the agent API is on 7070.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+dir=${TUSK_DEMO_DIR:-/tmp/tusk-demo}
+port=${TUSK_DEMO_PORT:-8080}
+api=127.0.0.1:${TUSK_DEMO_API_PORT:-7070}
+export TUSK_AGENT_URL=http://$api TUSK_TOKEN_FILE=$dir/token
+
+stop() {
+  if [ -f "$dir/agent.pid" ] && kill -0 "$(cat "$dir/agent.pid")" 2>/dev/null; then
+    kill "$(cat "$dir/agent.pid")"
+    while kill -0 "$(cat "$dir/agent.pid")" 2>/dev/null; do sleep 0.1; done
+  fi
+  rm -f "$dir/agent.pid"
+  if [ -x bin/tusk-stack ]; then bin/tusk-stack down --dir "$dir/stack" >/dev/null; fi
+}
+
+if [ "${1:-}" = stop ]; then
+  stop
+  echo "Tusk demo stopped (data kept in $dir)."
+  exit 0
+fi
+[ "$(id -u)" = 0 ] || { echo "The agent loads eBPF programs: run this as root (sudo $0)."; exit 1; }
+
+scripts/install-deps.sh runtime
+echo "==> building tusk-agent and tusk-stack"
+mkdir -p bin "$dir"
+go build -o bin/tusk-agent ./pkg/cmd/tusk-agent
+go build -o bin/tusk-stack ./tests/stack/cmd/tusk-stack
+stop
+
+echo "==> WordPress on http://127.0.0.1:$port (php-fpm master started with USE_ZEND_DTRACE=1 so deep mode can be shown)"
+bin/tusk-stack up wordpress --dir "$dir/stack" --http-port "$port" --fpm-env USE_ZEND_DTRACE=1
+master=$(bin/tusk-stack status --dir "$dir/stack" --json | sed -n 's/.*"masterPid": *\([0-9]*\).*/\1/p' | head -1)
+
+echo "==> tusk-agent on $api (log: $dir/agent.log)"
+nohup bin/tusk-agent run --listen "$api" --db "$dir/traces.db" --token-file "$dir/token" >"$dir/agent.log" 2>&1 &
+echo $! >"$dir/agent.pid"
+for _ in $(seq 100); do
+  if bin/tusk-agent status 2>/dev/null | grep -q "pool wordpress"; then break; fi
+  kill -0 "$(cat "$dir/agent.pid")" 2>/dev/null || { cat "$dir/agent.log"; exit 1; }
+  sleep 0.1
+done
+
+echo "==> requests, always-on mode (one span per request)"
+for path in / "/?s=hello" "/?p=1" /wp-login.php /no-such-page/; do
+  curl -s -o /dev/null -w "  %{http_code}  GET $path\n" "http://127.0.0.1:$port$path"
+done
+echo "==> deep mode on pool wordpress for 10 minutes (function spans ≥ 1 ms)"
+bin/tusk-agent deep enable --pool wordpress --threshold 1ms --for 10m
+curl -s -o /dev/null -w "  %{http_code}  GET /?deep=1\n" "http://127.0.0.1:$port/?deep=1"
+sleep 0.5
+
+echo
+echo "==> tusk-agent top"
+bin/tusk-agent top --limit 10
+echo
+echo "==> tusk-agent trace (the deep-mode request, first 40 lines)"
+id=$(curl -s -H "Authorization: Bearer $(cat "$dir/token")" "http://$api/api/v1/traces?order=slowest&limit=20" |
+  python3 -c 'import json,sys; t=[x for x in json.load(sys.stdin)["traces"] if x["spanCount"]>1]; print(t[0]["traceId"] if t else "")')
+if [ -n "$id" ]; then bin/tusk-agent trace "$id" | head -40; fi
+
+cat <<MSG
+
+Tusk is tracing WordPress (php-fpm master $master). Try:
+  TOKEN=\$(cat $dir/token)
+  curl -H "Authorization: Bearer \$TOKEN" "http://$api/api/v1/traces?limit=5&order=slowest"
+  curl -H "Authorization: Bearer \$TOKEN" "http://$api/api/v1/traces/$id"
+  TUSK_AGENT_URL=http://$api TUSK_TOKEN_FILE=$dir/token bin/tusk-agent top
+Stop everything: $0 stop
+MSG

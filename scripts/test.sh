@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it (.ci/run calls this). As root: the
+# integration tests load real BPF programs and run php-fpm, nginx, MariaDB
+# and WordPress on loopback. Ends with one line: "tests: N passed, N failed, N skipped".
+set -uo pipefail
+cd "$(dirname "$0")/.."
+[ "$(id -u)" = 0 ] || { echo "Run the tests as root: they load eBPF programs (sudo $0)."; exit 1; }
+scripts/install-deps.sh all || exit 1
+
+logs=$(mktemp -d)
+failed_steps=()
+step() { # step NAME CMD...: run, keep going, remember failures
+  local name=$1; shift
+  echo "==> $name"
+  if ! "$@" 2>&1 | tee "$logs/$name.log"; then failed_steps+=("$name"); fi
+}
+
+# Generated code must match its sources: BPF objects and Go bindings, and
+# the PHP offsets table of the installed -dev headers.
+generated_up_to_date() {
+  go generate ./pkg/probes/ && pkg/phpoffsets/gen/gen.sh php-config8.2 >/dev/null || return 1
+  if git rev-parse --git-dir >/dev/null 2>&1; then
+    git diff --exit-code --stat -- pkg/probes pkg/phpoffsets/data || { echo "generated files differ: run 'go generate ./pkg/probes' and commit"; return 1; }
+  fi
+}
+
+step generate generated_up_to_date
+step go-vet go vet ./... 
+step go-vet-integration go vet -tags integration ./tests/... ./pkg/probes/
+step go-unit go test -count=1 -v ./...
+step go-integration go test -count=1 -v -p 1 -tags integration ./pkg/probes/ ./tests/...
+step web-typecheck npm run --silent typecheck
+step web-lint npm run --silent lint
+step web-jest npm run --silent test:ci
+step web-build npm run --silent build
+step mage go tool mage -v
+
+# Count what ran.
+pass=$(cat "$logs"/go-*.log | grep -cE '^\s*--- PASS')
+fail=$(cat "$logs"/go-*.log | grep -cE '^\s*--- FAIL')
+skip=$(cat "$logs"/go-*.log | grep -cE '^\s*--- SKIP')
+jest=$(grep -E '^Tests:' "$logs/web-jest.log" | tail -1)
+jp=$(echo "$jest" | grep -oE '[0-9]+ passed' | grep -oE '[0-9]+'); jf=$(echo "$jest" | grep -oE '[0-9]+ failed' | grep -oE '[0-9]+')
+pass=$((pass + ${jp:-0})); fail=$((fail + ${jf:-0}))
+if [ ${#failed_steps[@]} -gt 0 ]; then
+  echo "failed steps: ${failed_steps[*]}"
+  [ "$fail" -gt 0 ] || fail=${#failed_steps[@]}
+fi
+rm -rf "$logs"
+echo "tests: $pass passed, $fail failed, $skip skipped"
+[ ${#failed_steps[@]} -eq 0 ]
