@@ -1,0 +1,130 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"log/slog"
+)
+
+// migrations[i] takes the schema from version i to i+1; PRAGMA user_version
+// records how far a file has come. Append, never edit a released entry.
+var migrations = []string{
+	// 1: one row per trace. spans goes last so that filtering on the other
+	// columns never reads a row's overflow pages.
+	`CREATE TABLE traces (
+		trace_id    BLOB    NOT NULL PRIMARY KEY CHECK (length(trace_id) = 16),
+		start_ns    INTEGER NOT NULL,
+		duration_ns INTEGER NOT NULL,
+		service     TEXT    NOT NULL,
+		pool        TEXT    NOT NULL,
+		host        TEXT    NOT NULL,
+		method      TEXT    NOT NULL,
+		path        TEXT    NOT NULL,
+		status      INTEGER NOT NULL,
+		error       INTEGER NOT NULL,
+		incomplete  INTEGER NOT NULL,
+		span_count  INTEGER NOT NULL,
+		spans       BLOB    NOT NULL
+	) STRICT;
+	-- newest first, time ranges, and retention (oldest first)
+	CREATE INDEX traces_start ON traces (start_ns);
+	-- slowest first, duration ranges
+	CREATE INDEX traces_duration ON traces (duration_ns);
+	-- equality filters, each kept in start order so "newest N" needs no sort
+	CREATE INDEX traces_service ON traces (service, start_ns);
+	CREATE INDEX traces_pool ON traces (pool, start_ns);
+	CREATE INDEX traces_status ON traces (status, start_ns);
+	-- path prefix, searched as the range path >= prefix AND path < successor
+	CREATE INDEX traces_path ON traces (path);
+	-- errors only: a few percent of rows, so a partial index stays small
+	CREATE INDEX traces_error ON traces (start_ns) WHERE error = 1;`,
+}
+
+// schemaVersion is the version this build writes.
+var schemaVersion = len(migrations)
+
+// connPragmas are per connection, so they go in the DSN, which database/sql
+// replays on every connection it opens.
+func connPragmas(maxBytes int64) []string {
+	return []string{
+		// The writer holds the lock only for a batch; readers and the
+		// retention pass wait that long rather than fail.
+		"busy_timeout(5000)",
+		// In WAL mode NORMAL cannot corrupt the file; a power cut may undo
+		// the last commits, a crashed process cannot.
+		"synchronous(NORMAL)",
+		// A WAL is reused, not shrunk, after a checkpoint; cap what stays
+		// on disk so the WAL cannot eat the size budget.
+		fmt.Sprintf("journal_size_limit(%d)", walLimit(maxBytes)),
+		// Checkpoint before the WAL outgrows that; SQLite's default of
+		// 1000 pages (4 MiB) would be most of a small store's budget.
+		fmt.Sprintf("wal_autocheckpoint(%d)", min(1000, walLimit(maxBytes)/4096)),
+	}
+}
+
+// walLimit is what the WAL may keep on disk: 1/16 of the size cap, at least
+// 64 KiB, at most 64 MiB.
+func walLimit(maxBytes int64) int64 {
+	return min(max(maxBytes/16, 64<<10), 64<<20)
+}
+
+// prepareSchema brings a freshly opened file to schemaVersion. It must run on
+// the writer connection before anything else touches the file: auto_vacuum
+// can only be chosen before the first table exists.
+func prepareSchema(ctx context.Context, db *sql.DB, log *slog.Logger) error {
+	// INCREMENTAL keeps the free-page bookkeeping that lets retention give
+	// space back to the file system with PRAGMA incremental_vacuum.
+	if _, err := db.ExecContext(ctx, "PRAGMA auto_vacuum = INCREMENTAL"); err != nil {
+		return fmt.Errorf("set auto_vacuum: %w", err)
+	}
+	var mode string
+	if err := db.QueryRowContext(ctx, "PRAGMA journal_mode = WAL").Scan(&mode); err != nil {
+		return fmt.Errorf("set WAL mode: %w", err)
+	}
+	if mode != "wal" {
+		return fmt.Errorf("set WAL mode: file system refused it (journal_mode is %q)", mode)
+	}
+	var version int
+	if err := db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
+		return fmt.Errorf("read schema version: %w", err)
+	}
+	if version > schemaVersion {
+		return fmt.Errorf("file has schema version %d, this build knows up to %d: written by a newer Tusk", version, schemaVersion)
+	}
+	for v := version; v < schemaVersion; v++ {
+		if err := migrate(ctx, db, v); err != nil {
+			return err
+		}
+	}
+	var autoVacuum int
+	if err := db.QueryRowContext(ctx, "PRAGMA auto_vacuum").Scan(&autoVacuum); err != nil {
+		return fmt.Errorf("read auto_vacuum: %w", err)
+	}
+	if autoVacuum != 2 { // a file created by something else: convert it once
+		log.Info("converting database to incremental auto-vacuum (one-time, rewrites the file)")
+		if _, err := db.ExecContext(ctx, "VACUUM"); err != nil {
+			return fmt.Errorf("convert to incremental auto-vacuum: %w", err)
+		}
+	}
+	return nil
+}
+
+func migrate(ctx context.Context, db *sql.DB, from int) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("migrate schema to version %d: %w", from+1, err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, migrations[from]); err != nil {
+		return fmt.Errorf("migrate schema to version %d: %w", from+1, err)
+	}
+	// PRAGMA takes no bound parameters; from+1 is our own integer.
+	if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", from+1)); err != nil {
+		return fmt.Errorf("migrate schema to version %d: %w", from+1, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("migrate schema to version %d: %w", from+1, err)
+	}
+	return nil
+}

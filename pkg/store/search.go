@@ -1,0 +1,132 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/tusk-php/tusk/pkg/trace"
+)
+
+// Search returns summaries of the traces matching q, newest or slowest first.
+// A query that fails q.Validate is rejected with an error matching
+// ErrInvalidQuery, carrying Validate's message.
+func (s *Store) Search(ctx context.Context, q trace.Query) ([]trace.Summary, error) {
+	if err := q.Validate(); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidQuery, err)
+	}
+	if s.closed.Load() {
+		return nil, ErrClosed
+	}
+	query, args := searchSQL(&q)
+	rows, err := s.readDB.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: search: %w", err)
+	}
+	defer rows.Close()
+	out := make([]trace.Summary, 0, min(q.EffectiveLimit(), 256))
+	for rows.Next() {
+		var sum trace.Summary
+		if err := scanSummary(rows, &sum); err != nil {
+			return nil, fmt.Errorf("store: search: %w", err)
+		}
+		out = append(out, sum)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: search: %w", err)
+	}
+	return out, nil
+}
+
+// searchSQL translates q, which must be valid, into one SELECT. It mirrors
+// trace.Query.Matches term by term; the tests hold the two against each
+// other. User input only ever travels as bound arguments.
+func searchSQL(q *trace.Query) (string, []any) {
+	var where []string
+	var args []any
+	add := func(cond string, arg any) {
+		where = append(where, cond)
+		args = append(args, arg)
+	}
+	if !q.Start.IsZero() {
+		add("start_ns >= ?", unixNano(q.Start))
+	}
+	if !q.End.IsZero() {
+		add("start_ns < ?", unixNano(q.End))
+	}
+	if q.MinDuration > 0 {
+		add("duration_ns >= ?", int64(q.MinDuration))
+	}
+	if q.MaxDuration > 0 {
+		add("duration_ns <= ?", int64(q.MaxDuration))
+	}
+	if q.Service != "" {
+		add("service = ?", q.Service)
+	}
+	if q.Pool != "" {
+		add("pool = ?", q.Pool)
+	}
+	if q.Method != "" {
+		add("method = ?", q.Method)
+	}
+	if q.PathPrefix != "" {
+		// A range, not LIKE: no wildcards to escape, case-sensitive like
+		// Matches, and the path index serves it.
+		add("path >= ?", q.PathPrefix)
+		if upper, ok := prefixSuccessor(q.PathPrefix); ok {
+			add("path < ?", upper)
+		}
+	}
+	if q.StatusCode != 0 {
+		add("status = ?", q.StatusCode)
+	}
+	if q.ErrorsOnly {
+		// A literal, not a bound 1: only then may SQLite use the partial
+		// index traces_error.
+		where = append(where, "error = 1")
+	}
+
+	var b strings.Builder
+	b.WriteString("SELECT " + summaryColumns + " FROM traces")
+	if len(where) > 0 {
+		b.WriteString(" WHERE " + strings.Join(where, " AND "))
+	}
+	// rowid breaks ties in insertion order and is in every index entry, so
+	// the indexes still deliver this order without a sort.
+	if q.Order == trace.OrderSlowest {
+		b.WriteString(" ORDER BY duration_ns DESC, rowid DESC")
+	} else {
+		b.WriteString(" ORDER BY start_ns DESC, rowid DESC")
+	}
+	b.WriteString(" LIMIT ?")
+	args = append(args, q.EffectiveLimit())
+	return b.String(), args
+}
+
+// prefixSuccessor returns the smallest string greater than every string
+// starting with prefix, comparing bytes as SQLite's BINARY collation does.
+// ok is false when there is none (prefix is all 0xff bytes).
+func prefixSuccessor(prefix string) (upper string, ok bool) {
+	b := []byte(prefix)
+	for i := len(b) - 1; i >= 0; i-- {
+		if b[i] < 0xff {
+			b[i]++
+			return string(b[:i+1]), true
+		}
+	}
+	return "", false
+}
+
+// unixNano is t.UnixNano, saturating outside the years 1678-2262 where
+// UnixNano is undefined; a query for "since 1 AD" still means "everything".
+func unixNano(t time.Time) int64 {
+	switch {
+	case t.Before(time.Unix(0, math.MinInt64)):
+		return math.MinInt64
+	case t.After(time.Unix(0, math.MaxInt64)):
+		return math.MaxInt64
+	}
+	return t.UnixNano()
+}

@@ -1,0 +1,192 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+// Defaults for the zero values of Options.
+const (
+	DefaultMaxAge        = 7 * 24 * time.Hour
+	DefaultMaxBytes      = int64(1 << 30)
+	DefaultBatchSize     = 256
+	DefaultFlushInterval = 200 * time.Millisecond
+	DefaultQueueSize     = 10000
+)
+
+// retentionInterval is how often the writer applies retention on its own.
+// Size is also checked after every write, so this mainly serves MaxAge.
+const retentionInterval = 30 * time.Second
+
+var (
+	// ErrNotFound is returned by Get for a trace the store does not hold.
+	ErrNotFound = errors.New("trace not found")
+	// ErrInvalidQuery wraps the reason a query was rejected, so an API can
+	// answer 400 with errors.Is and show the reason as it is.
+	ErrInvalidQuery = errors.New("invalid query")
+	// ErrClosed is returned by calls made after Close.
+	ErrClosed = errors.New("store is closed")
+)
+
+// Options tune a Store. Zero fields take the Default* values.
+type Options struct {
+	MaxAge        time.Duration // traces older than this are deleted
+	MaxBytes      int64         // database plus WAL file size cap
+	BatchSize     int           // traces written per transaction
+	FlushInterval time.Duration // longest a trace waits in memory
+	QueueSize     int           // traces held in memory waiting to be written
+	Logger        *slog.Logger  // slog.Default() when nil
+}
+
+func (o Options) withDefaults() (Options, error) {
+	if o.MaxAge < 0 || o.MaxBytes < 0 || o.BatchSize < 0 || o.FlushInterval < 0 || o.QueueSize < 0 {
+		return o, errors.New("store: options must not be negative")
+	}
+	if o.MaxAge == 0 {
+		o.MaxAge = DefaultMaxAge
+	}
+	if o.MaxBytes == 0 {
+		o.MaxBytes = DefaultMaxBytes
+	}
+	if o.BatchSize == 0 {
+		o.BatchSize = DefaultBatchSize
+	}
+	if o.FlushInterval == 0 {
+		o.FlushInterval = DefaultFlushInterval
+	}
+	if o.QueueSize == 0 {
+		o.QueueSize = DefaultQueueSize
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	return o, nil
+}
+
+// Store is an open trace store. All methods are safe for concurrent use.
+type Store struct {
+	path string
+	opts Options
+	log  *slog.Logger
+
+	// writeDB has a single connection, used only by the writer goroutine
+	// once Open returns; readDB is a pool of read-only connections.
+	writeDB *sql.DB
+	readDB  *sql.DB
+
+	queue     *queue
+	wake      chan struct{} // capacity 1: "there is work, don't wait for the tick"
+	retention chan retentionRequest
+	stop      chan struct{} // closed by Close
+	done      chan struct{} // closed when the writer goroutine has exited
+
+	// Writer goroutine only.
+	lastRetentionError string // logged once per distinct error
+	analyzedRows       int64  // rows at the last ANALYZE, 0 for never
+
+	closed    atomic.Bool
+	closeOnce sync.Once
+	closeErr  error
+
+	stats counters
+}
+
+// Open opens the store at path, creating the file and its directory as
+// needed. A damaged file is moved aside (see package doc), not an error.
+func Open(path string, opts Options) (*Store, error) {
+	opts, err := opts.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	path, err = filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	log := opts.Logger.With("component", "store", "path", path)
+	if err := ensureWritableDir(filepath.Dir(path)); err != nil {
+		return nil, err
+	}
+	ctx := context.Background()
+	writeDB, err := openChecked(ctx, path, opts.MaxBytes, log)
+	if err != nil {
+		return nil, err
+	}
+	if err := prepareSchema(ctx, writeDB, log); err != nil {
+		writeDB.Close()
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	readDB, err := sql.Open("sqlite", dsn(path, opts.MaxBytes, "query_only(1)"))
+	if err != nil {
+		writeDB.Close()
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	readDB.SetMaxOpenConns(4)
+
+	s := &Store{
+		path:      path,
+		opts:      opts,
+		log:       log,
+		writeDB:   writeDB,
+		readDB:    readDB,
+		queue:     newQueue(opts.QueueSize),
+		wake:      make(chan struct{}, 1),
+		retention: make(chan retentionRequest),
+		stop:      make(chan struct{}),
+		done:      make(chan struct{}),
+	}
+	if err := s.refreshCount(ctx); err != nil {
+		s.closeDBs()
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	s.refreshSize(ctx)
+	log.Info("trace store open", "traces", s.stats.traces.Load(), "bytes", s.stats.sizeBytes.Load(),
+		"max_age", opts.MaxAge, "max_bytes", opts.MaxBytes)
+	go s.runWriter()
+	return s, nil
+}
+
+// dsn builds a modernc.org/sqlite URI for path with our per-connection
+// pragmas. The path is escaped: SQLite decodes %XX in file: URIs, and a bare
+// '?' or '#' in a directory name would otherwise end it.
+func dsn(path string, maxBytes int64, extraPragmas ...string) string {
+	q := url.Values{}
+	for _, p := range append(connPragmas(maxBytes), extraPragmas...) {
+		q.Add("_pragma", p)
+	}
+	u := url.URL{Path: filepath.ToSlash(path)}
+	// url.Values escapes the parentheses the driver wants verbatim.
+	raw := strings.NewReplacer("%28", "(", "%29", ")").Replace(q.Encode())
+	return "file:" + u.EscapedPath() + "?" + raw
+}
+
+// Close writes what is still queued, then closes the file. Traces it could
+// not write are counted as dropped and reported in the error.
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() {
+		s.closed.Store(true)
+		s.queue.close()
+		close(s.stop)
+		<-s.done
+		s.closeErr = errors.Join(s.closeErr, s.closeDBs())
+		s.log.Info("trace store closed", "written", s.stats.written.Load(), "dropped", s.stats.dropped.Load())
+	})
+	return s.closeErr
+}
+
+func (s *Store) closeDBs() error {
+	return errors.Join(s.readDB.Close(), s.writeDB.Close())
+}
+
+// Path is the absolute path of the database file.
+func (s *Store) Path() string { return s.path }
