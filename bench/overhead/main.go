@@ -31,7 +31,7 @@ var (
 	duration    = flag.Duration("duration", 5*time.Second, "wrk run length")
 	connections = flag.Int("connections", 8, "wrk connections")
 	path        = flag.String("path", "/status.php?code=200", "request path (a fast PHP script shows the overhead best)")
-	deepPath    = flag.String("deep-path", "/recursion.php?n=10", "path for the deep-mode ingest run")
+	deepPath    = flag.String("deep-path", "/calls.php?n=2000", "path for the deep-mode ingest run (every call becomes an event)")
 )
 
 type result struct {
@@ -89,21 +89,42 @@ func main() {
 	fmt.Printf("  agent: %d events (%.0f events/s), %d lost in the ring buffer, %.0f µs of agent CPU per request\n",
 		events, medianF(eventRates), lost, medianF(cpuPerReq)/1e3)
 
-	// Deep mode on every worker with every call reported: the agent's ingest
-	// under the heaviest load PHP can give it.
+	// Deep mode on every worker: first with the default threshold (the calls
+	// are timed in the kernel and stay there), then with every call reported
+	// (the agent's ingest under the heaviest load PHP can give it).
+	calls := callsIn(*deepPath)
+	base := wrk(s.URL() + *deepPath)
 	a := startAgent(agentBin, work, s)
+	_, err = a.client.EnableDeepMode(ctx, agentapi.DeepModeRequest{Pool: s.Pool, Threshold: agentapi.Duration(time.Millisecond), For: agentapi.Duration(time.Minute)})
+	check(err)
+	kept := wrk(s.URL() + *deepPath)
 	_, err = a.client.EnableDeepMode(ctx, agentapi.DeepModeRequest{Pool: s.Pool, Threshold: agentapi.Duration(time.Nanosecond), For: agentapi.Duration(time.Minute)})
 	check(err)
-	ctrl := wrk(s.URL() + *deepPath)
-	before := a.status()
-	d := wrk(s.URL() + *deepPath)
-	after := a.status()
+	before, cpu0 := a.status(), a.cpu()
+	all := wrk(s.URL() + *deepPath)
+	after, cpu1 := a.status(), a.cpu()
 	a.stop()
-	ctrlOff := wrk(s.URL() + *deepPath)
 	n := after.Events.Total - before.Events.Total
-	fmt.Printf("\ndeep mode, threshold 1ns, every worker, %s:\n", *deepPath)
-	fmt.Printf("  %8.0f req/s with deep mode vs %8.0f without (ratio %.3f; first deep run %0.f req/s)\n", d.rps, ctrlOff.rps, d.rps/ctrlOff.rps, ctrl.rps)
-	fmt.Printf("  agent ingest: %d events in %s = %.0f events/s, %d lost\n", n, *duration, float64(n)/duration.Seconds(), after.Events.Lost-before.Events.Lost)
+	// Two workers run in parallel, so per-call cost = 2 × (1/rate − 1/base) / calls.
+	perCall := func(r result) time.Duration {
+		return time.Duration(2 * (1/r.rps - 1/base.rps) / float64(calls) * 1e9)
+	}
+	fmt.Printf("\ndeep mode on every worker, %s (%d user calls per request):\n", *deepPath, calls)
+	fmt.Printf("  without the agent              %8.0f req/s\n", base.rps)
+	fmt.Printf("  threshold 1ms (none reported)  %8.0f req/s   ≈ %s per call\n", kept.rps, perCall(kept))
+	fmt.Printf("  threshold 1ns (all reported)   %8.0f req/s   ≈ %s per call\n", all.rps, perCall(all))
+	fmt.Printf("  agent ingest: %d events in %s = %.0f events/s, %d lost, agent CPU %.0f%% of one core\n",
+		n, *duration, float64(n)/duration.Seconds(), after.Events.Lost-before.Events.Lost, 100*float64(cpu1-cpu0)/float64(*duration))
+}
+
+// callsIn reads n= from a calls.php path.
+func callsIn(path string) int {
+	if i := strings.Index(path, "n="); i >= 0 {
+		if n, err := strconv.Atoi(path[i+2:]); err == nil {
+			return n
+		}
+	}
+	return 1000
 }
 
 type agent struct {

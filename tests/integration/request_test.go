@@ -15,12 +15,18 @@ import (
 	"github.com/tusk-php/tusk/tests/stack"
 )
 
+// jitOn runs PHP with opcache's tracing JIT, as production sites do.
+var jitOn = []string{"opcache.enable=1", "opcache.jit=tracing", "opcache.jit_buffer_size=32M"}
+
 // The request probes fire without USE_ZEND_DTRACE=1: this pool runs with
-// PHP's defaults (opcache on) and every request still gets its span.
+// opcache and its JIT on, and every request still gets its span.
 func TestRequestSpansFromPHPFPM(t *testing.T) {
-	s := startFixture(t, stack.StackOptions{})
+	s := startFixture(t, stack.StackOptions{FPMIniArgs: jitOn})
 	a := startAgent(t, s)
 	workers := s.FPM.WorkerPIDs(s.Pool)
+	if _, body := get(t, s, "/opcache.php"); !strings.Contains(body, `"jit":true`) {
+		t.Fatalf("the JIT is not on in the workers: %s", body)
+	}
 
 	before := time.Now()
 	cases := []struct {
