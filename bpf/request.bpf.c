@@ -113,11 +113,9 @@ int request_startup(struct pt_regs *ctx)
 	bpf_map_update_elem(&threads, &tid, &fresh, BPF_ANY);
 	struct thread_state *ts = bpf_map_lookup_elem(&threads, &tid);
 
-	struct request_start_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-	if (!e) {
-		count_lost(ts);
+	struct request_start_event *e = reserve(ts, sizeof(*e));
+	if (!e)
 		return 0;
-	}
 	fill_header(&e->h, EVENT_REQUEST_START, now, now);
 	e->binary = bin_idx;
 
@@ -203,9 +201,8 @@ int request_shutdown(struct pt_regs *ctx)
 	if (st)
 		bpf_map_delete_elem(&stacks, &tid);
 
-	struct request_end_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	struct request_end_event *e = reserve(ts, sizeof(*e));
 	if (!e) {
-		count_lost(ts);
 		bpf_map_delete_elem(&threads, &tid);
 		return 0;
 	}
@@ -250,11 +247,9 @@ int exception_thrown(struct pt_regs *ctx)
 		frame_seq = f->seq;
 	}
 
-	struct exception_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-	if (!e) {
-		count_lost(ts);
+	struct exception_event *e = reserve(ts, sizeof(*e));
+	if (!e)
 		return 0;
-	}
 	fill_header(&e->h, EVENT_EXCEPTION, ts->request, bpf_ktime_get_ns());
 	e->frame = frame_seq;
 	__u64 class = 0;
@@ -280,11 +275,9 @@ int php_error(struct pt_regs *ctx)
 	if (f)
 		frame_seq = f->seq;
 
-	struct php_error_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-	if (!e) {
-		count_lost(ts);
+	struct php_error_event *e = reserve(ts, sizeof(*e));
+	if (!e)
 		return 0;
-	}
 	fill_header(&e->h, EVENT_PHP_ERROR, ts->request, bpf_ktime_get_ns());
 	e->frame = frame_seq;
 	__u64 msg = 0, file = 0, line = 0;

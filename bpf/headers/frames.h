@@ -34,11 +34,9 @@ static __always_inline int should_send(const struct tusk_config *cfg, const stru
 static __always_inline void send_frame(struct thread_state *ts, const struct frame *f, __u32 parent,
 				       __u32 depth, __u64 now, __u32 extra_flags)
 {
-	struct function_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-	if (!e) {
-		count_lost(ts);
+	struct function_event *e = reserve(ts, sizeof(*e));
+	if (!e)
 		return;
-	}
 	fill_header(&e->h, EVENT_FUNCTION, ts->request, now);
 	e->start = f->start;
 	e->child_ns = f->child_ns;

@@ -280,6 +280,16 @@ static __always_inline void count_lost(struct thread_state *ts)
 		ts->lost++;
 }
 
+/* reserve takes room for an event in the ring buffer; when there is none the
+ * event is counted as lost, globally and for the thread's request. */
+static __always_inline void *reserve(struct thread_state *ts, __u64 size)
+{
+	void *e = bpf_ringbuf_reserve(&events, size, 0);
+	if (!e)
+		count_lost(ts);
+	return e;
+}
+
 static __always_inline void fill_header(struct event_header *h, __u8 kind, __u64 request, __u64 now)
 {
 	__u64 id = bpf_get_current_pid_tgid();

@@ -133,6 +133,14 @@ func TestScanRealCLIOnlyWhenAsked(t *testing.T) {
 	must(t, cmd.Start()) // returns once the exec is done
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
 	pid := cmd.Process.Pid
+	// Start returns when exec has closed the close-on-exec pipe, a moment
+	// before the kernel sets up the new arguments: until then cmdline reads
+	// empty.
+	for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		if b, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline"); len(b) > 0 {
+			break
+		}
+	}
 
 	if procs, err := Scan(Options{PIDs: []int{pid}}); err != nil || len(procs) != 0 {
 		t.Errorf("Scan without CLI = %+v, %v; want nothing", procs, err)

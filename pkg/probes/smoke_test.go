@@ -42,28 +42,36 @@ func readUntilEnd(t *testing.T, tr *Tracer) []events.Event {
 	return nil
 }
 
-// php-cli runs one "request" per script: the same probes php-fpm has, with
-// a real BPF load, attach, and ring buffer read.
-func TestCLIScriptEvents(t *testing.T) {
+// attachCLI loads the programs and attaches request and function probes to
+// php-cli, for every process that runs it.
+func attachCLI(t *testing.T, opts Options) *Tracer {
+	t.Helper()
 	info, err := phpbin.Inspect(phpCLI)
 	if err != nil {
 		t.Skipf("needs Debian's %s: %v", phpCLI, err)
 	}
-	tr, err := Load(Options{RingBytes: 1 << 16})
+	tr, err := Load(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer tr.Close()
+	t.Cleanup(func() { tr.Close() })
 	a, err := tr.Attach(info, phpCLI)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer a.Close()
+	t.Cleanup(func() { a.Close() })
 	d, err := a.AttachDeep(0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer d.Close()
+	t.Cleanup(func() { d.Close() })
+	return tr
+}
+
+// php-cli runs one "request" per script: the same probes php-fpm has, with
+// a real BPF load, attach, and ring buffer read.
+func TestCLIScriptEvents(t *testing.T) {
+	tr := attachCLI(t, Options{RingBytes: 1 << 16})
 	if err := tr.SetDeepSettings(time.Millisecond, 64); err != nil {
 		t.Fatal(err)
 	}
@@ -123,25 +131,7 @@ try { slow(); } catch (Exception $e) {}`
 // A request that dies in a fatal error never returns from its frames: the
 // shutdown program closes them as unfinished.
 func TestFramesOpenAtShutdownAreFlushed(t *testing.T) {
-	info, err := phpbin.Inspect(phpCLI)
-	if err != nil {
-		t.Skipf("needs Debian's %s: %v", phpCLI, err)
-	}
-	tr, err := Load(Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tr.Close()
-	a, err := tr.Attach(info, phpCLI)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
-	d, err := a.AttachDeep(0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
+	tr := attachCLI(t, Options{})
 
 	// A fatal error (E_USER_ERROR) longjmps out of the executor: the frames
 	// never reach function__return. (An Error exception would unwind them.)
