@@ -167,7 +167,7 @@ func (a *Agent) attachDeep(g *grant, p discover.Process) error {
 	if b == nil || b.attachment == nil {
 		return fmt.Errorf("pid %d: binary not traced", p.PID)
 	}
-	d, err := b.attachment.AttachDeep(p.PID)
+	d, err := b.attachment.AttachDeep(p.PID, p.ExeOpenPath)
 	if err != nil {
 		a.log.Warn("deep mode: attach failed", "pid", p.PID, "error", err)
 		return fmt.Errorf("pid %d: %w", p.PID, err)

@@ -59,8 +59,8 @@ type Attachment struct {
 	// SAPIOffsets is false when no offsets table matches this PHP version:
 	// requests are traced, but status, query and FastCGI params are not read.
 	SAPIOffsets bool
-	exe         *link.Executable
 	group       linkGroup
+	closed      bool
 }
 
 // linkGroup is a set of uprobes and the sites they use, closed together.
@@ -87,20 +87,21 @@ func (t *Tracer) Attach(info *phpbin.Info, openPath string) (*Attachment, error)
 
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.binaries >= maxBinaries {
-		return nil, fmt.Errorf("already tracing %d PHP binaries, the most this agent can", maxBinaries)
+	idx, err := t.binaries.alloc()
+	if err != nil {
+		return nil, err
 	}
-	a := &Attachment{t: t, Binary: t.binaries, Info: info, exe: exe}
+	a := &Attachment{t: t, Binary: idx, Info: info}
 	bin, sapi := binaryEntry(info)
 	a.SAPIOffsets = sapi
 	if err := t.objs.Binaries.Put(a.Binary, &bin); err != nil {
+		t.binaries.release(idx)
 		return nil, fmt.Errorf("register binary: %w", err)
 	}
-	t.binaries++
-
 	for _, ps := range requestProbes {
-		if err := t.attachProbe(a, &a.group, ps, 0); err != nil {
+		if err := t.attachProbe(a, exe, &a.group, ps, 0); err != nil {
 			t.closeGroup(&a.group)
+			t.binaries.release(idx)
 			return nil, err
 		}
 	}
@@ -146,9 +147,9 @@ const (
 	binarySAPI = 1 << 1
 )
 
-// attachProbe attaches prog at every location of the named probe. Called
-// with t.mu held.
-func (t *Tracer) attachProbe(a *Attachment, g *linkGroup, ps probeSpec, pid int) error {
+// attachProbe attaches prog at every location of the named probe, in the
+// binary exe opens. Called with t.mu held.
+func (t *Tracer) attachProbe(a *Attachment, exe *link.Executable, g *linkGroup, ps probeSpec, pid int) error {
 	locations := a.Info.ProbesNamed(phpProvider, ps.name)
 	if len(locations) == 0 {
 		if ps.required {
@@ -157,14 +158,14 @@ func (t *Tracer) attachProbe(a *Attachment, g *linkGroup, ps probeSpec, pid int)
 		return nil
 	}
 	for _, p := range locations {
-		if err := t.attachSite(a, g, ps, p, pid); err != nil {
+		if err := t.attachSite(a, exe, g, ps, p, pid); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func (t *Tracer) attachSite(a *Attachment, g *linkGroup, ps probeSpec, p usdt.Probe, pid int) error {
+func (t *Tracer) attachSite(a *Attachment, exe *link.Executable, g *linkGroup, ps probeSpec, p usdt.Probe, pid int) error {
 	offset, err := a.Info.FileOffset(p.Location)
 	if err != nil {
 		return fmt.Errorf("probe %s:%s: %w", p.Provider, p.Name, err)
@@ -190,7 +191,7 @@ func (t *Tracer) attachSite(a *Attachment, g *linkGroup, ps probeSpec, p usdt.Pr
 		return fmt.Errorf("store site of %s:%s: %w", p.Provider, p.Name, err)
 	}
 	opts.Cookie = uint64(idx)
-	l, err := a.exe.Uprobe("", ps.program(t), opts)
+	l, err := exe.Uprobe("", ps.program(t), opts)
 	if err != nil {
 		t.sites.release(idx)
 		return fmt.Errorf("attach %s:%s at %#x in %s: %w", p.Provider, p.Name, offset, a.Info.Path, err)
@@ -222,10 +223,15 @@ func (a *Attachment) Probes() []AttachedProbe {
 	return append([]AttachedProbe(nil), a.group.probes...)
 }
 
-// Close detaches the binary's request probes. Deep groups must be closed
-// first (the agent does).
+// Close detaches the binary's request probes and frees its slot. Deep
+// groups must be closed first (the agent does).
 func (a *Attachment) Close() error {
 	a.t.mu.Lock()
 	defer a.t.mu.Unlock()
+	if a.closed {
+		return nil
+	}
+	a.closed = true
+	a.t.binaries.release(a.Binary)
 	return a.t.closeGroup(&a.group)
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/link"
 )
 
 // DeepProbes are the function probes of one binary, attached for one PID
@@ -20,10 +21,16 @@ var ErrNoFunctionProbes = errors.New("this PHP build has no function__entry/func
 
 // AttachDeep attaches function__entry/return for pid (0: all processes of
 // the binary). Uprobes opened for a PID trap only in that process, so the
-// rest of the pool pays nothing.
-func (a *Attachment) AttachDeep(pid int) (*DeepProbes, error) {
+// rest of the pool pays nothing. openPath opens the binary from the agent's
+// mount namespace: /proc/<pid>/exe of the process itself, which is alive,
+// unlike perhaps the one the binary was first attached through.
+func (a *Attachment) AttachDeep(pid int, openPath string) (*DeepProbes, error) {
 	if !a.Info.HasProbe(phpProvider, "function__entry") || !a.Info.HasProbe(phpProvider, "function__return") {
 		return nil, ErrNoFunctionProbes
+	}
+	exe, err := link.OpenExecutable(openPath)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", openPath, err)
 	}
 	t := a.t
 	t.mu.Lock()
@@ -33,7 +40,7 @@ func (a *Attachment) AttachDeep(pid int) (*DeepProbes, error) {
 	}
 	d := &DeepProbes{a: a, PID: pid}
 	for _, ps := range deepProbes {
-		if err := t.attachProbe(a, &d.group, ps, pid); err != nil {
+		if err := t.attachProbe(a, exe, &d.group, ps, pid); err != nil {
 			t.closeGroup(&d.group)
 			return nil, err
 		}

@@ -73,8 +73,8 @@ func TestEncodeSiteRefusesWhatBPFCannotRead(t *testing.T) {
 	}
 }
 
-func TestSiteTableReusesFreedSlots(t *testing.T) {
-	var s siteTable
+func TestSlotTableReusesFreedSlots(t *testing.T) {
+	s := slotTable{what: "site", max: maxSites}
 	a, _ := s.alloc()
 	b, _ := s.alloc()
 	s.release(a)

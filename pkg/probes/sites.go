@@ -10,27 +10,30 @@ import (
 // maxSites is TUSK_MAX_SITES in bpf/headers/tusk.h.
 const maxSites = 512
 
-// siteTable hands out indices of the BPF `sites` map; an index is the
-// attach cookie of the uprobe at that site.
-type siteTable struct {
+// slotTable hands out indices of a BPF array map and takes them back, so a
+// long-running agent reuses them: the `sites` map (an index is the attach
+// cookie of the uprobe at that site) and the `binaries` map.
+type slotTable struct {
+	what string // for the error when full
+	max  uint32
 	next uint32
 	free []uint32
 }
 
-func (s *siteTable) alloc() (uint32, error) {
+func (s *slotTable) alloc() (uint32, error) {
 	if n := len(s.free); n > 0 {
 		idx := s.free[n-1]
 		s.free = s.free[:n-1]
 		return idx, nil
 	}
-	if s.next >= maxSites {
-		return 0, fmt.Errorf("all %d USDT site slots are in use", maxSites)
+	if s.next >= s.max {
+		return 0, fmt.Errorf("all %d %s slots are in use", s.max, s.what)
 	}
 	s.next++
 	return s.next - 1, nil
 }
 
-func (s *siteTable) release(idx uint32) { s.free = append(s.free, idx) }
+func (s *slotTable) release(idx uint32) { s.free = append(s.free, idx) }
 
 // ipOffset is where the instruction pointer sits in the pt_regs a uprobe
 // program receives: x86-64 struct pt_regs.ip, arm64 user_pt_regs.pc.

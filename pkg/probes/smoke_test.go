@@ -60,7 +60,7 @@ func attachCLI(t *testing.T, opts Options) *Tracer {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { a.Close() })
-	d, err := a.AttachDeep(0)
+	d, err := a.AttachDeep(0, phpCLI)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -150,5 +150,31 @@ func TestFramesOpenAtShutdownAreFlushed(t *testing.T) {
 	t.Logf("unfinished frames %v, end %+v", unfinished, end)
 	if !unfinished["outer"] || !unfinished["inner"] || end.OpenFrames != 2 {
 		t.Fatalf("want outer and inner flushed as unfinished, got %v (open frames %d)", unfinished, end.OpenFrames)
+	}
+}
+
+// A binary attached and detached again and again (php-fpm restarted, idle
+// in between) reuses its slot: the BPF map has room for 64.
+func TestBinarySlotsAreReused(t *testing.T) {
+	info, err := phpbin.Inspect(phpCLI)
+	if err != nil {
+		t.Skipf("needs Debian's %s: %v", phpCLI, err)
+	}
+	tr, err := Load(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	for i := 0; i < 2*maxBinaries; i++ {
+		a, err := tr.Attach(info, phpCLI)
+		if err != nil {
+			t.Fatalf("attach %d: %v", i, err)
+		}
+		if a.Binary != 0 {
+			t.Fatalf("attach %d got slot %d, want the freed slot 0", i, a.Binary)
+		}
+		if err := a.Close(); err != nil {
+			t.Fatal(err)
+		}
 	}
 }

@@ -43,8 +43,8 @@ type Tracer struct {
 	mu       sync.Mutex
 	config   requestTuskConfig // what the config map holds
 	deep     *functionObjects  // loaded on first use
-	sites    siteTable
-	binaries uint32 // next free index in the binaries map
+	sites    slotTable         // indices of the sites map
+	binaries slotTable         // indices of the binaries map
 }
 
 // ErrPermission is returned by Load when the process may not load BPF.
@@ -68,7 +68,11 @@ func Load(opts Options) (*Tracer, error) {
 	}
 	spec.Maps[requestMapEvents].MaxEntries = uint32(opts.RingBytes)
 
-	t := &Tracer{ring: opts.RingBytes}
+	t := &Tracer{
+		ring:     opts.RingBytes,
+		sites:    slotTable{what: "USDT site", max: maxSites},
+		binaries: slotTable{what: "PHP binary", max: maxBinaries},
+	}
 	if err := spec.LoadAndAssign(&t.objs, nil); err != nil {
 		if errors.Is(err, os.ErrPermission) || errors.Is(err, ebpf.ErrNotSupported) {
 			return nil, fmt.Errorf("%w: %v", ErrPermission, err)
