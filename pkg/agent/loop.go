@@ -26,6 +26,7 @@ type eventLoop struct {
 	decodeErrors atomic.Uint64
 	ratePerSec   atomic.Uint64 // float64 bits
 	openRequests atomic.Int64
+	asmStats     atomic.Pointer[assemble.Stats] // a copy, for the metrics
 
 	goneMu sync.Mutex
 	gone   []uint32
@@ -92,6 +93,8 @@ func (l *eventLoop) tick(now time.Time) {
 	}
 	l.asm.Flush(now)
 	l.openRequests.Store(int64(l.asm.Open()))
+	st := l.asm.Stats()
+	l.asmStats.Store(&st)
 	if dt := now.Sub(l.rateAt); dt >= time.Second {
 		total := l.events.Load()
 		if !l.rateAt.IsZero() {

@@ -8,6 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/tusk-php/tusk/pkg/assemble"
 	"github.com/tusk-php/tusk/pkg/trace"
 )
 
@@ -49,6 +50,17 @@ func newMetrics(a *Agent) *metrics {
 		}
 		return float64(n)
 	})
+	asm := func(f func(assemble.Stats) uint64) func() float64 {
+		return func() float64 {
+			if st := a.loop.asmStats.Load(); st != nil {
+				return float64(f(*st))
+			}
+			return 0
+		}
+	}
+	counterFunc("tusk_traces_total", "Traces assembled.", asm(func(s assemble.Stats) uint64 { return s.Traces }))
+	counterFunc("tusk_traces_incomplete_total", "Traces assembled with pieces known to be missing (lost events, no end).",
+		asm(func(s assemble.Stats) uint64 { return s.Incomplete }))
 	counterFunc("tusk_spans_stored_total", "Spans handed to the store.", func() float64 { return float64(a.spansStored.Load()) })
 	counterFunc("tusk_store_written_total", "Traces written to the store.", func() float64 { return float64(a.store.Stats().Written) })
 	counterFunc("tusk_store_dropped_total", "Traces the store could not keep (queue full or write failures).", func() float64 { return float64(a.store.Stats().Dropped) })

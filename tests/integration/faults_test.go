@@ -5,6 +5,7 @@ package integration
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -225,4 +226,37 @@ func TestAgentAPIRefusesAWrongToken(t *testing.T) {
 		t.Fatalf("metrics without token: %v %v", resp, err)
 	}
 	resp.Body.Close()
+}
+
+func TestMetricsScrape(t *testing.T) {
+	s := startFixture(t, stack.StackOptions{})
+	a := startAgent(t, s)
+	get(t, s, "/index.php")
+	get(t, s, "/error.php")
+	a.waitTraces(t, trace.Query{Pool: s.Pool}, 2)
+	time.Sleep(100 * time.Millisecond) // counters follow the store's flush
+	req, _ := http.NewRequest(http.MethodGet, a.url+"/metrics", nil)
+	req.Header.Set("Authorization", "Bearer "+a.token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	text := string(body)
+	for _, want := range []string{
+		`tusk_php_requests_total{error="false",method="GET",pool="fixture",service="fixture",status_class="2xx"} 1`,
+		`tusk_php_requests_total{error="true",method="GET",pool="fixture",service="fixture",status_class="5xx"} 1`,
+		`tusk_php_request_duration_seconds_count{pool="fixture",service="fixture"} 2`,
+		"tusk_events_lost_total 0",
+		"tusk_traces_total 2",
+		"tusk_store_written_total 2",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
+	if t.Failed() {
+		t.Logf("metrics:\n%s", text)
+	}
 }
