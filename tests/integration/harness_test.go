@@ -282,3 +282,14 @@ func hasSpan(tr *trace.Trace, name string) bool {
 	}
 	return false
 }
+
+// httpGet fetches url and returns its status.
+func httpGet(url string) (int, error) {
+	resp, err := http.Get(url)
+	if err != nil {
+		return 0, err
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode, nil
+}
