@@ -26,7 +26,7 @@ if [ "${1:-}" = stop ]; then
   echo "Tusk demo stopped (data kept in $dir)."
   exit 0
 fi
-[ "$(id -u)" = 0 ] || { echo "The agent loads eBPF programs: run this as root (sudo $0)."; exit 1; }
+[ "$(id -u)" = 0 ] || { echo "The agent loads eBPF programs: run this as root."; exit 1; }
 
 scripts/install-deps.sh runtime
 echo "==> building tusk-agent and tusk-stack"
@@ -34,6 +34,7 @@ mkdir -p bin "$dir"
 go build -o bin/tusk-agent ./pkg/cmd/tusk-agent
 go build -o bin/tusk-stack ./tests/stack/cmd/tusk-stack
 stop
+rm -f "$dir"/traces.db* # each demo starts with an empty store
 
 echo "==> WordPress on http://127.0.0.1:$port (php-fpm master started with USE_ZEND_DTRACE=1 so deep mode can be shown)"
 bin/tusk-stack up wordpress --dir "$dir/stack" --http-port "$port" --fpm-env USE_ZEND_DTRACE=1
@@ -64,7 +65,10 @@ echo
 echo "==> tusk-agent trace (the deep-mode request, first 40 lines)"
 id=$(curl -s -H "Authorization: Bearer $(cat "$dir/token")" "http://$api/api/v1/traces?order=slowest&limit=20" |
   python3 -c 'import json,sys; t=[x for x in json.load(sys.stdin)["traces"] if x["spanCount"]>1]; print(t[0]["traceId"] if t else "")')
-if [ -n "$id" ]; then bin/tusk-agent trace "$id" | head -40; fi
+if [ -n "$id" ]; then
+  bin/tusk-agent trace "$id" >"$dir/trace.txt" # not piped into head: pipefail would end the script
+  head -40 "$dir/trace.txt"
+fi
 
 cat <<MSG
 

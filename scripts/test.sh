@@ -4,7 +4,7 @@
 # and WordPress on loopback. Ends with one line: "tests: N passed, N failed, N skipped".
 set -uo pipefail
 cd "$(dirname "$0")/.."
-[ "$(id -u)" = 0 ] || { echo "Run the tests as root: they load eBPF programs (sudo $0)."; exit 1; }
+[ "$(id -u)" = 0 ] || { echo "Run the tests as root: they load eBPF programs."; exit 1; }
 scripts/install-deps.sh all || exit 1
 
 logs=$(mktemp -d)
