@@ -38,7 +38,8 @@ rm -f "$dir"/traces.db* # each demo starts with an empty store
 
 echo "==> WordPress on http://127.0.0.1:$port (php-fpm master started with USE_ZEND_DTRACE=1 so deep mode can be shown)"
 bin/tusk-stack up wordpress --dir "$dir/stack" --http-port "$port" --fpm-env USE_ZEND_DTRACE=1
-master=$(bin/tusk-stack status --dir "$dir/stack" --json | sed -n 's/.*"masterPid": *\([0-9]*\).*/\1/p' | head -1)
+master=$(bin/tusk-stack status --dir "$dir/stack" --json |
+  python3 -c 'import json,sys; print(next(p["pid"] for p in json.load(sys.stdin)["processes"] if p["name"] == "php-fpm"))')
 
 echo "==> tusk-agent on $api (log: $dir/agent.log)"
 nohup bin/tusk-agent run --listen "$api" --db "$dir/traces.db" --token-file "$dir/token" >"$dir/agent.log" 2>&1 &
