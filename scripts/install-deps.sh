@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 what=${1:-all}
 
 runtime_pkgs=(php8.2-fpm php8.2-cli php8.2-mysql nginx mariadb-server mariadb-client wordpress
-  wordpress-theme-twentytwentythree curl ca-certificates)
+  wordpress-theme-twentytwentythree curl ca-certificates python3)
 test_pkgs=(bpftool binutils wrk clang llvm libbpf-dev linux-libc-dev php8.2-dev util-linux)
 
 pkgs=("${runtime_pkgs[@]}")
