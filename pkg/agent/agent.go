@@ -120,9 +120,6 @@ func New(cfg Config, log *slog.Logger) (*Agent, error) {
 	return a, nil
 }
 
-// Token is the API token in use.
-func (a *Agent) Token() string { return a.token }
-
 // Run traces until ctx is cancelled, then detaches everything and flushes
 // the store. With Config.PIDs set and nothing traceable among them it
 // returns an error wrapping ErrNothingToTrace.
