@@ -53,6 +53,29 @@ type Executor struct {
 	StringLen          uint16 `json:"stringLen"`
 	StringVal          uint16 `json:"stringVal"`
 	OpLineno           uint16 `json:"opLineno"`
+	// Arguments of a call are zvals that follow its frame (ZEND_CALL_ARG).
+	ExNumArgs        uint16 `json:"exNumArgs"`
+	CallArgs         uint16 `json:"callArgs"` // ZEND_CALL_FRAME_SLOT * sizeof(zval)
+	ZvalSize         uint16 `json:"zvalSize"`
+	ZvalType         uint16 `json:"zvalType"`
+	ObjectProperties uint16 `json:"objectProperties"` // zend_object.properties_table
+}
+
+// Tables are offsets for reading the engine's function and class tables
+// (Zend/zend_types.h HashTable/Bucket, zend_compile.h), which the agent walks
+// in a worker's memory to find internal functions' C handlers.
+type Tables struct {
+	FunctionTable      uint16 `json:"functionTable"` // executor_globals.function_table (HashTable *)
+	ClassTable         uint16 `json:"classTable"`    // executor_globals.class_table (HashTable *)
+	HashArData         uint16 `json:"hashArData"`
+	HashNumUsed        uint16 `json:"hashNumUsed"`
+	BucketSize         uint16 `json:"bucketSize"`
+	BucketKey          uint16 `json:"bucketKey"`          // zend_string *; the zval is at 0
+	ClassFunctionTable uint16 `json:"classFunctionTable"` // zend_class_entry.function_table (embedded)
+	InternalHandler    uint16 `json:"internalHandler"`    // zend_internal_function.handler
+	InternalModule     uint16 `json:"internalModule"`
+	ZvalTypePtr        uint8  `json:"zvalTypePtr"`   // IS_PTR
+	ZvalTypeUndef      uint8  `json:"zvalTypeUndef"` // IS_UNDEF: a deleted bucket
 }
 
 // Offsets is one generated table.
@@ -63,6 +86,7 @@ type Offsets struct {
 	SAPIGlobals    SAPIGlobals `json:"sapiGlobals"`
 	FCGI           FCGI        `json:"fcgi"`
 	Executor       Executor    `json:"executor"`
+	Tables         Tables      `json:"tables"`
 }
 
 //go:embed data/*.json

@@ -95,7 +95,28 @@ int main(void)
 	FIELD("classEntryName", offsetof(zend_class_entry, name), 0);
 	FIELD("stringLen", offsetof(zend_string, len), 0);
 	FIELD("stringVal", offsetof(zend_string, val), 0);
-	FIELD("opLineno", offsetof(zend_op, lineno), 1);
+	FIELD("opLineno", offsetof(zend_op, lineno), 0);
+	/* Arguments of a call: zvals right after the call frame (ZEND_CALL_ARG). */
+	FIELD("exNumArgs", offsetof(zend_execute_data, This.u2.num_args), 0);
+	FIELD("callArgs", ZEND_CALL_FRAME_SLOT * sizeof(zval), 0);
+	FIELD("zvalSize", sizeof(zval), 0);
+	FIELD("zvalType", offsetof(zval, u1.v.type), 0);
+	FIELD("objectProperties", offsetof(zend_object, properties_table), 1);
+	printf("  },\n");
+	/* The engine's function and class tables, read by the agent (not BPF) to
+	 * find the C handlers of internal functions such as mysqli_query. */
+	printf("  \"tables\": {\n");
+	FIELD("functionTable", offsetof(zend_executor_globals, function_table), 0);
+	FIELD("classTable", offsetof(zend_executor_globals, class_table), 0);
+	FIELD("hashArData", offsetof(HashTable, arData), 0);
+	FIELD("hashNumUsed", offsetof(HashTable, nNumUsed), 0);
+	FIELD("bucketSize", sizeof(Bucket), 0);
+	FIELD("bucketKey", offsetof(Bucket, key), 0);
+	FIELD("classFunctionTable", offsetof(zend_class_entry, function_table), 0);
+	FIELD("internalHandler", offsetof(zend_internal_function, handler), 0);
+	FIELD("internalModule", offsetof(zend_internal_function, module), 0);
+	FIELD("zvalTypePtr", IS_PTR, 0);
+	FIELD("zvalTypeUndef", IS_UNDEF, 1);
 	printf("  }\n");
 	printf("}\n");
 	return 0;
