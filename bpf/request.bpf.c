@@ -41,6 +41,13 @@ static __always_inline void read_user_str_at(char *dst, __u32 size, __u64 ptr)
 		bpf_probe_read_user_str(dst, size, (void *)ptr);
 }
 
+static __always_inline __u64 read_user_ptr(__u64 addr)
+{
+	__u64 v = 0;
+	bpf_probe_read_user(&v, sizeof(v), (void *)addr);
+	return v;
+}
+
 static __always_inline int name_equals(const char *a, const char *b, __u32 len)
 {
 	for (__u32 i = 0; i < TUSK_FCGI_NAME_LEN; i++) {
@@ -96,44 +103,78 @@ static __always_inline void read_fcgi_params(struct request_start_event *e, __u6
 	}
 }
 
-SEC("uprobe")
-int request_startup(struct pt_regs *ctx)
+/* begin_request opens the thread's request. file, uri and method are user
+ * pointers to C strings: the USDT probe's arguments, or sapi_globals' fields
+ * when PHP has no USDT probes. */
+static __always_inline void begin_request(struct pt_regs *ctx, struct usdt_site *site, __u64 file, __u64 uri,
+					  __u64 method)
 {
-	struct usdt_site *site = current_site(ctx);
-	if (!site)
-		return 0;
 	__u32 bin_idx = site->binary;
 	struct php_binary *bin = bpf_map_lookup_elem(&binaries, &bin_idx);
 	if (!bin)
-		return 0;
+		return;
 
 	__u64 now = bpf_ktime_get_ns();
 	__u32 tid = current_tid();
+	__u64 bias = load_bias(ctx, site);
 	struct thread_state fresh = { .request = now, .binary = bin_idx };
+	if (bin->flags & BINARY_EXECUTOR)
+		fresh.eg = bias + bin->executor_globals;
 	bpf_map_update_elem(&threads, &tid, &fresh, BPF_ANY);
+	bpf_map_delete_elem(&io_pending, &tid);
 	struct thread_state *ts = bpf_map_lookup_elem(&threads, &tid);
 
 	struct request_start_event *e = reserve(ts, sizeof(*e));
 	if (!e)
-		return 0;
+		return;
 	fill_header(&e->h, EVENT_REQUEST_START, now, now);
 	e->binary = bin_idx;
-
-	__u64 file = 0, uri = 0, method = 0, query = 0;
-	usdt_arg(ctx, site, 0, &file);
-	usdt_arg(ctx, site, 1, &uri);
-	usdt_arg(ctx, site, 2, &method);
 	read_user_str_at(e->script, sizeof(e->script), file);
 	read_user_str_at(e->uri, sizeof(e->uri), uri);
 	read_user_str_at(e->method, sizeof(e->method), method);
 
-	__u64 sg = load_bias(ctx, site) + bin->sapi_globals;
+	__u64 query = 0;
+	__u64 sg = bias + bin->sapi_globals;
 	if (bin->flags & BINARY_SAPI)
 		bpf_probe_read_user(&query, sizeof(query), (void *)(sg + bin->sg_query_string));
 	read_user_str_at(e->query, sizeof(e->query), query);
 	read_fcgi_params(e, sg, bin);
 
 	submit(e);
+}
+
+/* php:request__startup(file, uri, method), PHP built with DTrace. */
+SEC("uprobe")
+int request_startup(struct pt_regs *ctx)
+{
+	struct usdt_site *site = current_site(ctx);
+	if (!site)
+		return 0;
+	__u64 file = 0, uri = 0, method = 0;
+	usdt_arg(ctx, site, 0, &file);
+	usdt_arg(ctx, site, 1, &uri);
+	usdt_arg(ctx, site, 2, &method);
+	begin_request(ctx, site, file, uri, method);
+	return 0;
+}
+
+/* Entry of php_request_startup(), for PHP built without DTrace: the SAPI has
+ * filled sapi_globals.request_info by then (php-fpm's init_request_info). */
+SEC("uprobe")
+int request_startup_fn(struct pt_regs *ctx)
+{
+	struct usdt_site *site = current_site(ctx);
+	if (!site)
+		return 0;
+	__u32 bin_idx = site->binary;
+	struct php_binary *bin = bpf_map_lookup_elem(&binaries, &bin_idx);
+	if (!bin || !(bin->flags & BINARY_SAPI))
+		return 0;
+	__u64 sg = load_bias(ctx, site) + bin->sapi_globals;
+	__u64 file = read_user_ptr(sg + bin->sg_path_translated);
+	__u64 uri = read_user_ptr(sg + bin->sg_request_uri);
+	__u64 method = read_user_ptr(sg + bin->sg_request_method);
+	begin_request(ctx, site, file, uri, method);
 	return 0;
 }
 
@@ -200,6 +241,7 @@ int request_shutdown(struct pt_regs *ctx)
 	}
 	if (st)
 		bpf_map_delete_elem(&stacks, &tid);
+	bpf_map_delete_elem(&io_pending, &tid);
 
 	struct request_end_event *e = reserve(ts, sizeof(*e));
 	if (!e) {

@@ -27,6 +27,13 @@
 #define TUSK_METHOD_LEN 16
 #define TUSK_MAX_FRAMES 128      /* deep-mode stack kept per thread (power of 2) */
 #define TUSK_MAX_ERRORS 32       /* php.error events sent per request */
+#define TUSK_SAMPLE_FRAMES 128   /* PHP frames walked per stack sample */
+#define TUSK_IO_FRAMES 8         /* PHP frames kept as an I/O call's call site */
+#define TUSK_IO_TEXT 2048        /* SQL text / URL bytes copied per I/O call */
+#define TUSK_IO_KEY 256          /* second string: key, database, method */
+#define TUSK_IO_ARGS 6           /* PHP call arguments described per I/O call */
+#define TUSK_IO_NESTING 4        /* hooked calls open at once on a thread */
+#define TUSK_SYMBOLS 65536       /* (process, function) pairs whose names were sent */
 
 /* ---- USDT argument specs, parsed in Go (pkg/usdt) ---------------------- */
 
@@ -52,7 +59,8 @@ struct usdt_site {
 	__u32 nargs;
 	__u32 binary; /* index in `binaries` */
 	__u16 ip_off; /* offset of the instruction pointer in pt_regs */
-	__u8 _pad[6];
+	__u16 ret_off; /* offset of the return value register in pt_regs */
+	__u8 _pad[4];
 };
 
 /* ---- per-binary addresses and struct offsets --------------------------- */
@@ -60,6 +68,30 @@ struct usdt_site {
 enum binary_flags {
 	BINARY_FPM = 1 << 0,  /* sapi_globals.server_context is an fcgi_request */
 	BINARY_SAPI = 1 << 1, /* sapi_globals and its offsets are known */
+	BINARY_EXECUTOR = 1 << 2, /* executor_globals and the stack offsets are known */
+};
+
+/* Offsets for walking PHP frames from executor_globals (Zend/zend_globals.h,
+ * zend_compile.h, zend_types.h), as pkg/phpoffsets generates them. */
+struct php_executor {
+	__u16 current_execute_data;
+	__u16 ex_opline;
+	__u16 ex_func;
+	__u16 ex_this;
+	__u16 ex_prev;
+	__u16 ex_num_args;
+	__u16 call_args;   /* first argument zval, from the call frame */
+	__u16 func_type;
+	__u16 func_name;
+	__u16 func_scope;
+	__u16 op_filename;
+	__u16 op_line_start;
+	__u16 ce_name;
+	__u16 str_len;
+	__u16 str_val;
+	__u16 op_lineno;
+	__u16 zval_type;
+	__u16 obj_props;   /* zend_object.properties_table */
 };
 
 struct php_binary {
@@ -80,6 +112,8 @@ struct php_binary {
 	__u16 fcgi_bucket_next;
 	__u16 fcgi_hash_mask;
 	__u16 _pad;
+	__u64 executor_globals; /* link-time address of the executor_globals symbol */
+	struct php_executor ex;
 };
 
 /* A FastCGI param to copy at request start (REQUEST_URI, HTTP_HOST…).
@@ -107,6 +141,9 @@ enum event_kind {
 	EVENT_FUNCTION = 3,
 	EVENT_EXCEPTION = 4,
 	EVENT_PHP_ERROR = 5,
+	EVENT_SYMBOL = 6,
+	EVENT_SAMPLE = 7,
+	EVENT_IO = 8,
 };
 
 struct event_header {
@@ -173,10 +210,82 @@ struct php_error_event {
 	char file[TUSK_PATH_LEN];
 };
 
+/* A PHP frame as the stack walker reports it: the zend_function pointer and
+ * its name's zend_string pointer identify the function in its process (their
+ * names travel once, in a symbol_event); the line is where the frame is. */
+struct frame_ref {
+	__u64 func;
+	__u64 name;
+	__u32 line;
+	__u32 _pad;
+};
+
+/* The names of a function first seen in a process's stack. */
+struct symbol_event {
+	struct event_header h;
+	__u64 func;
+	__u64 name;
+	__u32 type;       /* ZEND_INTERNAL_FUNCTION 1, ZEND_USER_FUNCTION 2 */
+	__u32 line_start;
+	char function[TUSK_NAME_LEN];
+	char class[TUSK_NAME_LEN];
+	char file[TUSK_PATH_LEN];
+};
+
+/* One perf_event sample of a thread serving a request: its PHP stack,
+ * innermost frame first. Sent with only `nframes` frames. */
+struct sample_event {
+	struct event_header h;
+	__u32 nframes;
+	__u32 cpu;
+	struct frame_ref frames[TUSK_SAMPLE_FRAMES];
+};
+
+/* How an I/O hook reads its call (filled from Go per site, pkg/probes). */
+enum io_hook_flags {
+	IO_PHP_HANDLER = 1 << 0, /* a PHP internal function's handler(execute_data, return_value) */
+	IO_RETURN = 1 << 1,      /* a uretprobe closes the call; otherwise it is sent at entry */
+	IO_HTTP_ONLY = 1 << 2,   /* send only when the text starts with http:// or https:// */
+	IO_THIS_PROP0 = 1 << 3,  /* text = $this's first declared property (PDOStatement::queryString) */
+	IO_FILTER_ARG = 1 << 4,  /* send only when C argument filter_arg is one of filter_values */
+	IO_DEREF_ARG2 = 1 << 5,  /* at return, report the long that C argument 2 points to */
+};
+
+struct io_hook {
+	__u32 flags;    /* enum io_hook_flags */
+	__u8 text_arg;  /* PHP: n-th string argument (1-based, 0 none); C: argument index + 1 */
+	__u8 key_arg;   /* same, for the second string */
+	__u8 filter_arg;
+	__u8 _pad;
+	__u64 filter_values[4];
+};
+
+/* An I/O call (SQL, HTTP, cache) with its PHP call site. */
+struct io_event {
+	struct event_header h;   /* ts: when it returned (or entered, without IO_RETURN) */
+	__u64 start;
+	__u64 args[4];           /* raw C arguments */
+	__u64 ret;               /* raw return register */
+	__u64 deref;             /* IO_DEREF_ARG2 */
+	__u64 this_obj;          /* PHP: $this (zend_object *), 0 for a function */
+	__u64 ret_obj;           /* PHP: the returned object, if one */
+	__u64 arg_vals[TUSK_IO_ARGS]; /* PHP: object pointer or long value */
+	__u32 site;
+	__u32 text_len;          /* full length of the text before truncation */
+	__u32 num_args;
+	__u8 arg_types[TUSK_IO_ARGS];
+	__u8 ret_type;           /* PHP: IS_FALSE 2, IS_TRUE 3, IS_LONG 4, IS_OBJECT 8 … */
+	__u8 nframes;
+	struct frame_ref frames[TUSK_IO_FRAMES];
+	char key[TUSK_IO_KEY];
+	char text[TUSK_IO_TEXT];
+};
+
 /* ---- per-thread state -------------------------------------------------- */
 
 struct thread_state {
 	__u64 request; /* start ts of the current request, 0 outside one */
+	__u64 eg;      /* runtime address of executor_globals, 0 if unknown */
 	__u32 binary;
 	__u32 lost;
 	__u32 exceptions;
@@ -254,6 +363,43 @@ struct {
 	__type(key, __u32);
 	__type(value, struct tusk_config);
 } config SEC(".maps");
+
+struct io_call {
+	__u64 start;
+	__u64 args[4];
+	__u32 site;
+	__u32 _pad;
+};
+
+/* Hooked I/O calls in progress per thread (io.bpf.c): entry pushes, return
+ * pops; reset when a request starts or ends (a bailout skips returns). */
+struct io_calls {
+	__u32 depth;
+	__u32 _pad;
+	struct io_call calls[TUSK_IO_NESTING];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, TUSK_MAX_THREADS);
+	__type(key, __u32);
+	__type(value, struct io_calls);
+} io_pending SEC(".maps");
+
+/* (process, function, name) triples whose symbol_event was sent. */
+struct symbol_key {
+	__u64 func;
+	__u64 name;
+	__u32 pid;
+	__u32 _pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, TUSK_SYMBOLS);
+	__type(key, struct symbol_key);
+	__type(value, __u8);
+} symbols_sent SEC(".maps");
 
 /* ---- helpers ----------------------------------------------------------- */
 

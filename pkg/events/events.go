@@ -12,6 +12,9 @@ const (
 	KindFunction     Kind = 3
 	KindException    Kind = 4
 	KindPHPError     Kind = 5
+	KindSymbol       Kind = 6
+	KindSample       Kind = 7
+	KindIO           Kind = 8
 )
 
 func (k Kind) String() string {
@@ -26,6 +29,12 @@ func (k Kind) String() string {
 		return "exception"
 	case KindPHPError:
 		return "php_error"
+	case KindSymbol:
+		return "symbol"
+	case KindSample:
+		return "sample"
+	case KindIO:
+		return "io"
 	}
 	return "unknown"
 }
@@ -121,3 +130,58 @@ func (e *RequestEnd) Hdr() *Header   { return &e.Header }
 func (e *Function) Hdr() *Header     { return &e.Header }
 func (e *Exception) Hdr() *Header    { return &e.Header }
 func (e *PHPError) Hdr() *Header     { return &e.Header }
+
+// FrameRef is a PHP frame as the BPF stack walker reports it: the function
+// is known by its zend_function pointer and its name's zend_string pointer in
+// the process; a Symbol event carries the names once.
+type FrameRef struct {
+	Func, Name uint64
+	Line       uint32
+}
+
+// Symbol gives the names behind a (PID, Func, Name) triple.
+type Symbol struct {
+	Header
+	Func, Name uint64
+	User       bool // a PHP-defined function (file and line known)
+	LineStart  uint32
+	Function   string
+	Class      string
+	File       string
+}
+
+// Sample is one stack sample of a thread serving a request, innermost
+// frame first.
+type Sample struct {
+	Header
+	CPU    uint32
+	Frames []FrameRef
+}
+
+// IO is one hooked I/O call. Hook is the index of the hook in the probes'
+// table; what the arguments mean depends on it (pkg/iohooks).
+type IO struct {
+	Header
+	Hook     string // iohooks.Hook.Name
+	Start    uint64
+	Args     [4]uint64 // raw C arguments
+	Ret      uint64    // raw return register
+	Deref    uint64
+	This     uint64 // PHP: $this, zend_object pointer
+	RetObj   uint64 // PHP: object returned
+	RetType  uint8  // PHP: zval type of the result (2 false, 3 true, 8 object…)
+	NumArgs  uint32
+	ArgTypes [6]uint8
+	ArgVals  [6]uint64
+	Text     string
+	TextLen  uint32 // before truncation
+	Key      string
+	Frames   []FrameRef
+}
+
+func (e *Symbol) Kind() Kind   { return KindSymbol }
+func (e *Sample) Kind() Kind   { return KindSample }
+func (e *IO) Kind() Kind       { return KindIO }
+func (e *Symbol) Hdr() *Header { return &e.Header }
+func (e *Sample) Hdr() *Header { return &e.Header }
+func (e *IO) Hdr() *Header     { return &e.Header }

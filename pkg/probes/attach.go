@@ -56,9 +56,14 @@ type Attachment struct {
 	t      *Tracer
 	Binary uint32 // index in the BPF binaries map, as in events.RequestStart
 	Info   *phpbin.Info
+	// Mode is how requests are caught: ModeUSDT or ModeUprobe.
+	Mode RequestMode
 	// SAPIOffsets is false when no offsets table matches this PHP version:
 	// requests are traced, but status, query and FastCGI params are not read.
 	SAPIOffsets bool
+	// StackOffsets: executor_globals and the frame offsets are known, so
+	// the sampler and the I/O call sites can walk this binary's PHP stacks.
+	StackOffsets bool
 	group       linkGroup
 	closed      bool
 }
@@ -70,15 +75,50 @@ type linkGroup struct {
 	probes []AttachedProbe
 }
 
+// RequestMode chooses how request spans are caught.
+type RequestMode string
+
+const (
+	// ModeAuto uses USDT probes when the binary has them, else uprobes.
+	ModeAuto RequestMode = "auto"
+	// ModeUSDT: PHP's php:request__startup/shutdown probes (--enable-dtrace).
+	ModeUSDT RequestMode = "usdt"
+	// ModeUprobe: uprobes on the exported php_request_startup() and
+	// php_request_shutdown(), method/URI/script read from sapi_globals.
+	// Works on any build (official container images have no DTrace).
+	ModeUprobe RequestMode = "uprobe"
+)
+
+// ParseRequestMode checks a configured mode.
+func ParseRequestMode(s string) (RequestMode, error) {
+	switch m := RequestMode(s); m {
+	case "":
+		return ModeAuto, nil
+	case ModeAuto, ModeUSDT, ModeUprobe:
+		return m, nil
+	}
+	return "", fmt.Errorf("request probe mode %q: want auto, usdt or uprobe", s)
+}
+
+// ErrNoRequestHooks means neither USDT probes nor the functions the uprobe
+// fallback needs are usable in the binary.
+var ErrNoRequestHooks = errors.New("no way to catch requests in this PHP binary")
+
 // Attach registers a PHP binary and attaches the request probes to every
 // process that runs it. openPath must open the binary from the agent's
 // mount namespace (e.g. /proc/<pid>/exe for PHP in a container).
-func (t *Tracer) Attach(info *phpbin.Info, openPath string) (*Attachment, error) {
+func (t *Tracer) Attach(info *phpbin.Info, openPath string, mode RequestMode) (*Attachment, error) {
 	if info.ZTS {
 		return nil, ErrZTS
 	}
-	if !info.HasProbe(phpProvider, "request__startup") || !info.HasProbe(phpProvider, "request__shutdown") {
+	hasUSDT := info.HasProbe(phpProvider, "request__startup") && info.HasProbe(phpProvider, "request__shutdown")
+	switch {
+	case mode == ModeUSDT && !hasUSDT:
 		return nil, ErrNoDTrace
+	case mode == ModeAuto && hasUSDT:
+		mode = ModeUSDT
+	case mode == ModeAuto:
+		mode = ModeUprobe
 	}
 	exe, err := link.OpenExecutable(openPath)
 	if err != nil {
@@ -91,21 +131,71 @@ func (t *Tracer) Attach(info *phpbin.Info, openPath string) (*Attachment, error)
 	if err != nil {
 		return nil, err
 	}
-	a := &Attachment{t: t, Binary: idx, Info: info}
+	a := &Attachment{t: t, Binary: idx, Info: info, Mode: mode}
 	bin, sapi := binaryEntry(info)
 	a.SAPIOffsets = sapi
+	a.StackOffsets = bin.Flags&binaryExecutor != 0
+	if mode == ModeUprobe && !sapi {
+		t.binaries.release(idx)
+		return nil, fmt.Errorf("%w: no USDT probes, and the uprobe fallback needs sapi_globals and struct offsets for PHP %s (%s)",
+			ErrNoRequestHooks, info.MajorMinor(), offsetsProblem(info))
+	}
 	if err := t.objs.Binaries.Put(a.Binary, &bin); err != nil {
 		t.binaries.release(idx)
 		return nil, fmt.Errorf("register binary: %w", err)
 	}
-	for _, ps := range requestProbes {
-		if err := t.attachProbe(a, exe, &a.group, ps, 0); err != nil {
-			t.closeGroup(&a.group)
-			t.binaries.release(idx)
-			return nil, err
+	if mode == ModeUSDT {
+		for _, ps := range requestProbes {
+			if err = t.attachProbe(a, exe, &a.group, ps, 0); err != nil {
+				break
+			}
 		}
+	} else {
+		err = t.attachRequestFunctions(a, exe)
+	}
+	if err != nil {
+		t.closeGroup(&a.group)
+		t.binaries.release(idx)
+		return nil, err
 	}
 	return a, nil
+}
+
+func offsetsProblem(info *phpbin.Info) string {
+	if _, ok := info.Symbols["sapi_globals"]; !ok {
+		return "sapi_globals is not exported"
+	}
+	if _, err := phpoffsets.Lookup(info.MajorMinor(), info.Machine); err != nil {
+		return err.Error()
+	}
+	return "unknown"
+}
+
+// requestFunctions are the uprobe fallback: entries of the exported engine
+// functions every SAPI calls around a request.
+var requestFunctions = []struct {
+	symbol  string
+	program func(t *Tracer) *ebpf.Program
+}{
+	{"php_request_startup", func(t *Tracer) *ebpf.Program { return t.objs.RequestStartupFn }},
+	{"php_request_shutdown", func(t *Tracer) *ebpf.Program { return t.objs.RequestShutdown }},
+}
+
+// attachRequestFunctions attaches the fallback. Called with t.mu held.
+func (t *Tracer) attachRequestFunctions(a *Attachment, exe *link.Executable) error {
+	for _, rf := range requestFunctions {
+		sym, ok := a.Info.Symbols[rf.symbol]
+		if !ok {
+			return fmt.Errorf("%w: %s is not exported by %s", ErrNoRequestHooks, rf.symbol, a.Info.Path)
+		}
+		// A site with no arguments: the programs use it for the load bias
+		// (ip − the symbol's link-time address) and the binary index.
+		p := usdt.Probe{Provider: "fn", Name: rf.symbol, Location: sym.Value}
+		if err := t.attachSite(a, exe, &a.group, probeSpec{name: rf.symbol, program: rf.program}, p, 0); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // maxBinaries is TUSK_MAX_BINARIES in bpf/headers/tusk.h.
@@ -138,13 +228,39 @@ func binaryEntry(info *phpbin.Info) (requestPhpBinary, bool) {
 	b.FcgiBucketVal = offs.FCGI.BucketVal
 	b.FcgiBucketNext = offs.FCGI.BucketNext
 	b.FcgiHashMask = offs.FCGI.HashTableSize - 1
+	if eg, ok := info.Symbols["executor_globals"]; ok {
+		b.Flags |= binaryExecutor
+		b.ExecutorGlobals = eg.Value
+		x := offs.Executor
+		b.Ex = requestPhpExecutor{
+			CurrentExecuteData: x.CurrentExecuteData,
+			ExOpline:           x.ExOpline,
+			ExFunc:             x.ExFunc,
+			ExThis:             x.ExThis,
+			ExPrev:             x.ExPrev,
+			ExNumArgs:          x.ExNumArgs,
+			CallArgs:           x.CallArgs,
+			FuncType:           x.FuncType,
+			FuncName:           x.FuncName,
+			FuncScope:          x.FuncScope,
+			OpFilename:         x.OpArrayFilename,
+			OpLineStart:        x.OpArrayLineStart,
+			CeName:             x.ClassEntryName,
+			StrLen:             x.StringLen,
+			StrVal:             x.StringVal,
+			OpLineno:           x.OpLineno,
+			ZvalType:           x.ZvalType,
+			ObjProps:           x.ObjectProperties,
+		}
+	}
 	return b, true
 }
 
 // The C enum binary_flags.
 const (
-	binaryFPM  = 1 << 0
-	binarySAPI = 1 << 1
+	binaryFPM      = 1 << 0
+	binarySAPI     = 1 << 1
+	binaryExecutor = 1 << 2
 )
 
 // attachProbe attaches prog at every location of the named probe, in the

@@ -15,7 +15,7 @@ const kindOffset = int(unsafe.Offsetof(requestEventHeader{}.Kind))
 // the C structs of bpf/headers/tusk.h, whose Go twins bpf2go generated with
 // the same layout, so a length check and a cast are enough: this runs for
 // every event, up to millions per second.
-func decodeEvent(raw []byte) (events.Event, error) {
+func (t *Tracer) decodeEvent(raw []byte) (events.Event, error) {
 	if len(raw) <= kindOffset {
 		return nil, fmt.Errorf("short record: %d bytes", len(raw))
 	}
@@ -85,6 +85,47 @@ func decodeEvent(raw []byte) (events.Event, error) {
 			Message: cString(r.Message[:]),
 			File:    cString(r.File[:]),
 		}, nil
+	case events.KindSymbol:
+		r, err := view[ioSymbolEvent](raw)
+		if err != nil {
+			return nil, err
+		}
+		return &events.Symbol{
+			Header:    header((*requestEventHeader)(unsafe.Pointer(&r.H))),
+			Func:      r.Func,
+			Name:      r.Name,
+			User:      r.Type == zendUserFunction,
+			LineStart: r.LineStart,
+			Function:  cString(r.Function[:]),
+			Class:     cString(r.Class[:]),
+			File:      cString(r.File[:]),
+		}, nil
+	case events.KindSample:
+		return decodeSample(raw)
+	case events.KindIO:
+		r, err := view[ioIoEvent](raw)
+		if err != nil {
+			return nil, err
+		}
+		e := &events.IO{
+			Header:   header((*requestEventHeader)(unsafe.Pointer(&r.H))),
+			Hook:     t.hookName(r.Site),
+			Start:    r.Start,
+			Args:     r.Args,
+			Ret:      r.Ret,
+			Deref:    r.Deref,
+			This:     r.ThisObj,
+			RetObj:   r.RetObj,
+			RetType:  r.RetType,
+			NumArgs:  r.NumArgs,
+			ArgTypes: r.ArgTypes,
+			ArgVals:  r.ArgVals,
+			Text:     cString(r.Text[:]),
+			TextLen:  r.TextLen,
+			Key:      cString(r.Key[:]),
+			Frames:   frameRefs(r.Frames[:min(int(r.Nframes), len(r.Frames))]),
+		}
+		return e, nil
 	default:
 		return nil, fmt.Errorf("unknown event kind %d", raw[kindOffset])
 	}
@@ -121,4 +162,37 @@ func probeString(b []int8) string {
 		return s
 	}
 	return ""
+}
+
+const zendUserFunction = 2
+
+// sampleFramesOffset is where the frames of a sample_event start; the BPF
+// program sends only the frames it filled.
+var sampleFramesOffset = int(unsafe.Offsetof(ioSampleEvent{}.Frames))
+
+const frameRefSize = int(unsafe.Sizeof(ioFrameRef{}))
+
+func decodeSample(raw []byte) (events.Event, error) {
+	if len(raw) < sampleFramesOffset {
+		return nil, fmt.Errorf("sample record of %d bytes is too short", len(raw))
+	}
+	r := (*ioSampleEvent)(unsafe.Pointer(&raw[0])) // only the fields before Frames are read from r
+	n := int(r.Nframes)
+	if n > len(r.Frames) || sampleFramesOffset+n*frameRefSize > len(raw) {
+		return nil, fmt.Errorf("sample record of %d bytes cannot hold %d frames", len(raw), n)
+	}
+	frames := unsafe.Slice((*ioFrameRef)(unsafe.Pointer(&raw[sampleFramesOffset])), n)
+	return &events.Sample{
+		Header: header((*requestEventHeader)(unsafe.Pointer(&r.H))),
+		CPU:    r.Cpu,
+		Frames: frameRefs(frames),
+	}, nil
+}
+
+func frameRefs(in []ioFrameRef) []events.FrameRef {
+	out := make([]events.FrameRef, len(in))
+	for i, f := range in {
+		out[i] = events.FrameRef{Func: f.Func, Name: f.Name, Line: f.Line}
+	}
+	return out
 }

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/link"
 )
 
@@ -59,22 +58,9 @@ func (t *Tracer) loadDeep() error {
 		return err
 	}
 	spec.Maps[functionMapEvents].MaxEntries = uint32(t.ring) // must match the map it is replaced by
-	shared := map[string]*ebpf.Map{
-		requestMapEvents:     t.objs.Events,
-		requestMapLostEvents: t.objs.LostEvents,
-		requestMapThreads:    t.objs.Threads,
-		requestMapStacks:     t.objs.Stacks,
-		requestMapSites:      t.objs.Sites,
-		requestMapBinaries:   t.objs.Binaries,
-		requestMapConfig:     t.objs.Config,
-	}
 	var objs functionObjects
-	if err := spec.LoadAndAssign(&objs, &ebpf.CollectionOptions{MapReplacements: shared}); err != nil {
-		var verr *ebpf.VerifierError
-		if errors.As(err, &verr) {
-			return fmt.Errorf("BPF verifier rejected the function programs: %+v", verr)
-		}
-		return fmt.Errorf("load function programs: %w", err)
+	if err := loadShared(spec, &objs, t.sharedMaps(), "function"); err != nil {
+		return err
 	}
 	t.deep = &objs
 	return nil

@@ -13,6 +13,19 @@ import (
 	"github.com/cilium/ebpf"
 )
 
+type functionIoCalls struct {
+	_     structs.HostLayout
+	Depth uint32
+	Pad   uint32
+	Calls [4]struct {
+		_     structs.HostLayout
+		Start uint64
+		Args  [4]uint64
+		Site  uint32
+		Pad   uint32
+	}
+}
+
 type functionPhpBinary struct {
 	_                structs.HostLayout
 	SapiGlobals      uint64
@@ -31,6 +44,37 @@ type functionPhpBinary struct {
 	FcgiHashMask     uint16
 	Pad              uint16
 	_                [2]byte
+	ExecutorGlobals  uint64
+	Ex               struct {
+		_                  structs.HostLayout
+		CurrentExecuteData uint16
+		ExOpline           uint16
+		ExFunc             uint16
+		ExThis             uint16
+		ExPrev             uint16
+		ExNumArgs          uint16
+		CallArgs           uint16
+		FuncType           uint16
+		FuncName           uint16
+		FuncScope          uint16
+		OpFilename         uint16
+		OpLineStart        uint16
+		CeName             uint16
+		StrLen             uint16
+		StrVal             uint16
+		OpLineno           uint16
+		ZvalType           uint16
+		ObjProps           uint16
+	}
+	_ [4]byte
+}
+
+type functionSymbolKey struct {
+	_    structs.HostLayout
+	Func uint64
+	Name uint64
+	Pid  uint32
+	Pad  uint32
 }
 
 type functionThreadStack struct {
@@ -55,6 +99,7 @@ type functionThreadStack struct {
 type functionThreadState struct {
 	_          structs.HostLayout
 	Request    uint64
+	Eg         uint64
 	Binary     uint32
 	Lost       uint32
 	Exceptions uint32
@@ -84,7 +129,8 @@ type functionUsdtSite struct {
 	Nargs  uint32
 	Binary uint32
 	IpOff  uint16
-	Pad    [6]uint8
+	RetOff uint16
+	Pad    [4]uint8
 }
 
 // Names of all BPF objects in the ELF.
@@ -95,9 +141,11 @@ const (
 	functionMapConfig          = "config"
 	functionMapEmptyStack      = "empty_stack"
 	functionMapEvents          = "events"
+	functionMapIoPending       = "io_pending"
 	functionMapLostEvents      = "lost_events"
 	functionMapSites           = "sites"
 	functionMapStacks          = "stacks"
+	functionMapSymbolsSent     = "symbols_sent"
 	functionMapThreads         = "threads"
 	functionProgFunctionEntry  = "function_entry"
 	functionProgFunctionReturn = "function_return"
@@ -153,14 +201,16 @@ type functionProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type functionMapSpecs struct {
-	Binaries   *ebpf.MapSpec `ebpf:"binaries"`
-	Config     *ebpf.MapSpec `ebpf:"config"`
-	EmptyStack *ebpf.MapSpec `ebpf:"empty_stack"`
-	Events     *ebpf.MapSpec `ebpf:"events"`
-	LostEvents *ebpf.MapSpec `ebpf:"lost_events"`
-	Sites      *ebpf.MapSpec `ebpf:"sites"`
-	Stacks     *ebpf.MapSpec `ebpf:"stacks"`
-	Threads    *ebpf.MapSpec `ebpf:"threads"`
+	Binaries    *ebpf.MapSpec `ebpf:"binaries"`
+	Config      *ebpf.MapSpec `ebpf:"config"`
+	EmptyStack  *ebpf.MapSpec `ebpf:"empty_stack"`
+	Events      *ebpf.MapSpec `ebpf:"events"`
+	IoPending   *ebpf.MapSpec `ebpf:"io_pending"`
+	LostEvents  *ebpf.MapSpec `ebpf:"lost_events"`
+	Sites       *ebpf.MapSpec `ebpf:"sites"`
+	Stacks      *ebpf.MapSpec `ebpf:"stacks"`
+	SymbolsSent *ebpf.MapSpec `ebpf:"symbols_sent"`
+	Threads     *ebpf.MapSpec `ebpf:"threads"`
 }
 
 // functionVariableSpecs contains global variables before they are loaded into the kernel.
@@ -189,14 +239,16 @@ func (o *functionObjects) Close() error {
 //
 // It can be passed to loadFunctionObjects or ebpf.CollectionSpec.LoadAndAssign.
 type functionMaps struct {
-	Binaries   *ebpf.Map `ebpf:"binaries"`
-	Config     *ebpf.Map `ebpf:"config"`
-	EmptyStack *ebpf.Map `ebpf:"empty_stack"`
-	Events     *ebpf.Map `ebpf:"events"`
-	LostEvents *ebpf.Map `ebpf:"lost_events"`
-	Sites      *ebpf.Map `ebpf:"sites"`
-	Stacks     *ebpf.Map `ebpf:"stacks"`
-	Threads    *ebpf.Map `ebpf:"threads"`
+	Binaries    *ebpf.Map `ebpf:"binaries"`
+	Config      *ebpf.Map `ebpf:"config"`
+	EmptyStack  *ebpf.Map `ebpf:"empty_stack"`
+	Events      *ebpf.Map `ebpf:"events"`
+	IoPending   *ebpf.Map `ebpf:"io_pending"`
+	LostEvents  *ebpf.Map `ebpf:"lost_events"`
+	Sites       *ebpf.Map `ebpf:"sites"`
+	Stacks      *ebpf.Map `ebpf:"stacks"`
+	SymbolsSent *ebpf.Map `ebpf:"symbols_sent"`
+	Threads     *ebpf.Map `ebpf:"threads"`
 }
 
 func (m *functionMaps) Close() error {
@@ -205,9 +257,11 @@ func (m *functionMaps) Close() error {
 		m.Config,
 		m.EmptyStack,
 		m.Events,
+		m.IoPending,
 		m.LostEvents,
 		m.Sites,
 		m.Stacks,
+		m.SymbolsSent,
 		m.Threads,
 	)
 }

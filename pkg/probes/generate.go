@@ -8,5 +8,7 @@ package probes
 //
 // Regenerate with `go generate ./pkg/probes` (CI checks nothing changes).
 
-//go:generate go tool bpf2go -tags linux -target bpfel -no-strip -type request_start_event -type request_end_event -type function_event -type exception_event -type php_error_event -type event_header -type usdt_site -type usdt_arg -type php_binary -type fcgi_param -type tusk_config request ../../bpf/request.bpf.c -- -I../../bpf/headers -Wall -Werror
+//go:generate go tool bpf2go -tags linux -target bpfel -no-strip -type request_start_event -type request_end_event -type function_event -type exception_event -type php_error_event -type event_header -type usdt_site -type usdt_arg -type php_binary -type php_executor -type fcgi_param -type tusk_config request ../../bpf/request.bpf.c -- -I../../bpf/headers -Wall -Werror
 //go:generate go tool bpf2go -tags linux -target bpfel -no-strip function ../../bpf/function.bpf.c -- -I../../bpf/headers -Wall -Werror
+//go:generate go tool bpf2go -tags linux -target bpfel -no-strip -type io_event -type io_hook -type sample_event -type symbol_event -type frame_ref io ../../bpf/io.bpf.c -- -I../../bpf/headers -Wall -Werror
+//go:generate go tool bpf2go -tags linux -target bpfel -no-strip sampler ../../bpf/sampler.bpf.c -- -I../../bpf/headers -Wall -Werror

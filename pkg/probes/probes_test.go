@@ -119,7 +119,7 @@ func TestDecodeRequestStart(t *testing.T) {
 	setString(r.Params[paramHost][:], "shop:8080")
 	setString(r.Params[paramTraceParent][:], "")
 	setString(r.Params[paramRequestID][:], "abc")
-	ev, err := decodeEvent(record(&r))
+	ev, err := (&Tracer{}).decodeEvent(record(&r))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,7 +136,7 @@ func TestDecodeMapsPHPsDashToEmpty(t *testing.T) {
 	r.H.Kind = uint8(events.KindRequestStart)
 	setString(r.Method[:], "-") // php-cli: SAFE_FILENAME(NULL)
 	setString(r.Uri[:], "-")
-	ev, err := decodeEvent(record(&r))
+	ev, err := (&Tracer{}).decodeEvent(record(&r))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,7 +152,7 @@ func TestDecodeFunctionAndErrors(t *testing.T) {
 	setString(f.Function[:], "get_posts")
 	setString(f.Class[:], "WP_Query")
 	setString(f.File[:], "/wp/class-wp-query.php")
-	ev, err := decodeEvent(record(&f))
+	ev, err := (&Tracer{}).decodeEvent(record(&f))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -161,14 +161,14 @@ func TestDecodeFunctionAndErrors(t *testing.T) {
 	}
 
 	raw := record(&f)
-	if _, err := decodeEvent(raw[:100]); err == nil {
+	if _, err := (&Tracer{}).decodeEvent(raw[:100]); err == nil {
 		t.Fatal("a truncated record decoded")
 	}
 	raw[kindOffset] = 99
-	if _, err := decodeEvent(raw); err == nil || !strings.Contains(err.Error(), "unknown event kind 99") {
+	if _, err := (&Tracer{}).decodeEvent(raw); err == nil || !strings.Contains(err.Error(), "unknown event kind 99") {
 		t.Fatalf("unknown kind: %v", err)
 	}
-	if _, err := decodeEvent(nil); err == nil {
+	if _, err := (&Tracer{}).decodeEvent(nil); err == nil {
 		t.Fatal("empty record decoded")
 	}
 }

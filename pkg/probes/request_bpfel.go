@@ -54,6 +54,19 @@ type requestFunctionEvent struct {
 	File     [256]int8
 }
 
+type requestIoCalls struct {
+	_     structs.HostLayout
+	Depth uint32
+	Pad   uint32
+	Calls [4]struct {
+		_     structs.HostLayout
+		Start uint64
+		Args  [4]uint64
+		Site  uint32
+		Pad   uint32
+	}
+}
+
 type requestPhpBinary struct {
 	_                structs.HostLayout
 	SapiGlobals      uint64
@@ -72,6 +85,9 @@ type requestPhpBinary struct {
 	FcgiHashMask     uint16
 	Pad              uint16
 	_                [2]byte
+	ExecutorGlobals  uint64
+	Ex               requestPhpExecutor
+	_                [4]byte
 }
 
 type requestPhpErrorEvent struct {
@@ -81,6 +97,28 @@ type requestPhpErrorEvent struct {
 	Line    uint32
 	Message [256]int8
 	File    [256]int8
+}
+
+type requestPhpExecutor struct {
+	_                  structs.HostLayout
+	CurrentExecuteData uint16
+	ExOpline           uint16
+	ExFunc             uint16
+	ExThis             uint16
+	ExPrev             uint16
+	ExNumArgs          uint16
+	CallArgs           uint16
+	FuncType           uint16
+	FuncName           uint16
+	FuncScope          uint16
+	OpFilename         uint16
+	OpLineStart        uint16
+	CeName             uint16
+	StrLen             uint16
+	StrVal             uint16
+	OpLineno           uint16
+	ZvalType           uint16
+	ObjProps           uint16
 }
 
 type requestRequestEndEvent struct {
@@ -102,6 +140,14 @@ type requestRequestStartEvent struct {
 	Uri    [256]int8
 	Query  [256]int8
 	Params [4][256]int8
+}
+
+type requestSymbolKey struct {
+	_    structs.HostLayout
+	Func uint64
+	Name uint64
+	Pid  uint32
+	Pad  uint32
 }
 
 type requestThreadStack struct {
@@ -126,6 +172,7 @@ type requestThreadStack struct {
 type requestThreadState struct {
 	_          structs.HostLayout
 	Request    uint64
+	Eg         uint64
 	Binary     uint32
 	Lost       uint32
 	Exceptions uint32
@@ -157,7 +204,8 @@ type requestUsdtSite struct {
 	Nargs  uint32
 	Binary uint32
 	IpOff  uint16
-	Pad    [6]uint8
+	RetOff uint16
+	Pad    [4]uint8
 }
 
 // Names of all BPF objects in the ELF.
@@ -168,14 +216,17 @@ const (
 	requestMapConfig                  = "config"
 	requestMapEvents                  = "events"
 	requestMapFcgiParams              = "fcgi_params"
+	requestMapIoPending               = "io_pending"
 	requestMapLostEvents              = "lost_events"
 	requestMapSites                   = "sites"
 	requestMapStacks                  = "stacks"
+	requestMapSymbolsSent             = "symbols_sent"
 	requestMapThreads                 = "threads"
 	requestProgExceptionThrown        = "exception_thrown"
 	requestProgPhpError               = "php_error"
 	requestProgRequestShutdown        = "request_shutdown"
 	requestProgRequestStartup         = "request_startup"
+	requestProgRequestStartupFn       = "request_startup_fn"
 	requestVarUnusedExceptionEvent    = "unused_exception_event"
 	requestVarUnusedFunctionEvent     = "unused_function_event"
 	requestVarUnusedPhpErrorEvent     = "unused_php_error_event"
@@ -225,24 +276,27 @@ type requestSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type requestProgramSpecs struct {
-	ExceptionThrown *ebpf.ProgramSpec `ebpf:"exception_thrown"`
-	PhpError        *ebpf.ProgramSpec `ebpf:"php_error"`
-	RequestShutdown *ebpf.ProgramSpec `ebpf:"request_shutdown"`
-	RequestStartup  *ebpf.ProgramSpec `ebpf:"request_startup"`
+	ExceptionThrown  *ebpf.ProgramSpec `ebpf:"exception_thrown"`
+	PhpError         *ebpf.ProgramSpec `ebpf:"php_error"`
+	RequestShutdown  *ebpf.ProgramSpec `ebpf:"request_shutdown"`
+	RequestStartup   *ebpf.ProgramSpec `ebpf:"request_startup"`
+	RequestStartupFn *ebpf.ProgramSpec `ebpf:"request_startup_fn"`
 }
 
 // requestMapSpecs contains maps before they are loaded into the kernel.
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type requestMapSpecs struct {
-	Binaries   *ebpf.MapSpec `ebpf:"binaries"`
-	Config     *ebpf.MapSpec `ebpf:"config"`
-	Events     *ebpf.MapSpec `ebpf:"events"`
-	FcgiParams *ebpf.MapSpec `ebpf:"fcgi_params"`
-	LostEvents *ebpf.MapSpec `ebpf:"lost_events"`
-	Sites      *ebpf.MapSpec `ebpf:"sites"`
-	Stacks     *ebpf.MapSpec `ebpf:"stacks"`
-	Threads    *ebpf.MapSpec `ebpf:"threads"`
+	Binaries    *ebpf.MapSpec `ebpf:"binaries"`
+	Config      *ebpf.MapSpec `ebpf:"config"`
+	Events      *ebpf.MapSpec `ebpf:"events"`
+	FcgiParams  *ebpf.MapSpec `ebpf:"fcgi_params"`
+	IoPending   *ebpf.MapSpec `ebpf:"io_pending"`
+	LostEvents  *ebpf.MapSpec `ebpf:"lost_events"`
+	Sites       *ebpf.MapSpec `ebpf:"sites"`
+	Stacks      *ebpf.MapSpec `ebpf:"stacks"`
+	SymbolsSent *ebpf.MapSpec `ebpf:"symbols_sent"`
+	Threads     *ebpf.MapSpec `ebpf:"threads"`
 }
 
 // requestVariableSpecs contains global variables before they are loaded into the kernel.
@@ -276,14 +330,16 @@ func (o *requestObjects) Close() error {
 //
 // It can be passed to loadRequestObjects or ebpf.CollectionSpec.LoadAndAssign.
 type requestMaps struct {
-	Binaries   *ebpf.Map `ebpf:"binaries"`
-	Config     *ebpf.Map `ebpf:"config"`
-	Events     *ebpf.Map `ebpf:"events"`
-	FcgiParams *ebpf.Map `ebpf:"fcgi_params"`
-	LostEvents *ebpf.Map `ebpf:"lost_events"`
-	Sites      *ebpf.Map `ebpf:"sites"`
-	Stacks     *ebpf.Map `ebpf:"stacks"`
-	Threads    *ebpf.Map `ebpf:"threads"`
+	Binaries    *ebpf.Map `ebpf:"binaries"`
+	Config      *ebpf.Map `ebpf:"config"`
+	Events      *ebpf.Map `ebpf:"events"`
+	FcgiParams  *ebpf.Map `ebpf:"fcgi_params"`
+	IoPending   *ebpf.Map `ebpf:"io_pending"`
+	LostEvents  *ebpf.Map `ebpf:"lost_events"`
+	Sites       *ebpf.Map `ebpf:"sites"`
+	Stacks      *ebpf.Map `ebpf:"stacks"`
+	SymbolsSent *ebpf.Map `ebpf:"symbols_sent"`
+	Threads     *ebpf.Map `ebpf:"threads"`
 }
 
 func (m *requestMaps) Close() error {
@@ -292,9 +348,11 @@ func (m *requestMaps) Close() error {
 		m.Config,
 		m.Events,
 		m.FcgiParams,
+		m.IoPending,
 		m.LostEvents,
 		m.Sites,
 		m.Stacks,
+		m.SymbolsSent,
 		m.Threads,
 	)
 }
@@ -314,10 +372,11 @@ type requestVariables struct {
 //
 // It can be passed to loadRequestObjects or ebpf.CollectionSpec.LoadAndAssign.
 type requestPrograms struct {
-	ExceptionThrown *ebpf.Program `ebpf:"exception_thrown"`
-	PhpError        *ebpf.Program `ebpf:"php_error"`
-	RequestShutdown *ebpf.Program `ebpf:"request_shutdown"`
-	RequestStartup  *ebpf.Program `ebpf:"request_startup"`
+	ExceptionThrown  *ebpf.Program `ebpf:"exception_thrown"`
+	PhpError         *ebpf.Program `ebpf:"php_error"`
+	RequestShutdown  *ebpf.Program `ebpf:"request_shutdown"`
+	RequestStartup   *ebpf.Program `ebpf:"request_startup"`
+	RequestStartupFn *ebpf.Program `ebpf:"request_startup_fn"`
 }
 
 func (p *requestPrograms) Close() error {
@@ -326,6 +385,7 @@ func (p *requestPrograms) Close() error {
 		p.PhpError,
 		p.RequestShutdown,
 		p.RequestStartup,
+		p.RequestStartupFn,
 	)
 }
 

@@ -55,7 +55,7 @@ func attachCLI(t *testing.T, opts Options) *Tracer {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { tr.Close() })
-	a, err := tr.Attach(info, phpCLI)
+	a, err := tr.Attach(info, phpCLI, ModeAuto)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -167,7 +167,7 @@ func TestBinarySlotsAreReused(t *testing.T) {
 	}
 	defer tr.Close()
 	for i := 0; i < 3; i++ {
-		a, err := tr.Attach(info, phpCLI)
+		a, err := tr.Attach(info, phpCLI, ModeAuto)
 		if err != nil {
 			t.Fatalf("attach %d: %v", i, err)
 		}

@@ -40,11 +40,18 @@ type Tracer struct {
 	reader *ringbuf.Reader
 	ring   int
 
+	io      ioObjects      // I/O hooks, always loaded
+	sampler samplerObjects // the stack sampler, always loaded
+
 	mu       sync.Mutex
 	config   requestTuskConfig // what the config map holds
 	deep     *functionObjects  // loaded on first use
 	sites    slotTable         // indices of the sites map
 	binaries slotTable         // indices of the binaries map
+	ioSites  map[ioKey]*ioSite
+
+	hookMu    sync.RWMutex
+	hookNames [maxSites]string // site → iohooks.Hook.Name, for decoding I/O events
 }
 
 // ErrPermission is returned by Load when the process may not load BPF.
@@ -72,6 +79,7 @@ func Load(opts Options) (*Tracer, error) {
 		ring:     opts.RingBytes,
 		sites:    slotTable{what: "USDT site", max: maxSites},
 		binaries: slotTable{what: "PHP binary", max: maxBinaries},
+		ioSites:  map[ioKey]*ioSite{},
 	}
 	if err := spec.LoadAndAssign(&t.objs, nil); err != nil {
 		if errors.Is(err, os.ErrPermission) || errors.Is(err, ebpf.ErrNotSupported) {
@@ -83,13 +91,17 @@ func Load(opts Options) (*Tracer, error) {
 		}
 		return nil, fmt.Errorf("load BPF objects: %w", err)
 	}
-	if err := t.initMaps(opts); err != nil {
+	if err := t.loadAlwaysOn(); err != nil {
 		t.objs.Close()
+		return nil, err
+	}
+	if err := t.initMaps(opts); err != nil {
+		t.closeObjects()
 		return nil, err
 	}
 	t.reader, err = ringbuf.NewReader(t.objs.Events)
 	if err != nil {
-		t.objs.Close()
+		t.closeObjects()
 		return nil, fmt.Errorf("open ring buffer: %w", err)
 	}
 	return t, nil
@@ -148,7 +160,7 @@ func (t *Tracer) ReadEvent(rec *ringbuf.Record) (events.Event, error) {
 	if err := t.reader.ReadInto(rec); err != nil {
 		return nil, err
 	}
-	return decodeEvent(rec.RawSample)
+	return t.decodeEvent(rec.RawSample)
 }
 
 // SetReadDeadline makes a blocked ReadEvent return os.ErrDeadlineExceeded.
@@ -176,8 +188,70 @@ func (t *Tracer) Close() error {
 	if t.deep != nil {
 		errs = append(errs, t.deep.Close())
 	}
-	errs = append(errs, t.objs.Close())
+	errs = append(errs, t.closeObjects())
 	return errors.Join(errs...)
+}
+
+func (t *Tracer) closeObjects() error {
+	return errors.Join(t.io.Close(), t.sampler.Close(), t.objs.Close())
+}
+
+// sharedMaps are the request object's maps that the other objects use too
+// (they declare them from the same header; these instances replace theirs).
+func (t *Tracer) sharedMaps() map[string]*ebpf.Map {
+	return map[string]*ebpf.Map{
+		requestMapEvents:      t.objs.Events,
+		requestMapLostEvents:  t.objs.LostEvents,
+		requestMapThreads:     t.objs.Threads,
+		requestMapStacks:      t.objs.Stacks,
+		requestMapSites:       t.objs.Sites,
+		requestMapBinaries:    t.objs.Binaries,
+		requestMapConfig:      t.objs.Config,
+		requestMapSymbolsSent: t.objs.SymbolsSent,
+		requestMapIoPending:   t.objs.IoPending,
+	}
+}
+
+// loadAlwaysOn loads the I/O hook and stack sampler programs; nothing is
+// attached yet.
+func (t *Tracer) loadAlwaysOn() error {
+	ioSpec, err := loadIo()
+	if err != nil {
+		return err
+	}
+	ioSpec.Maps[ioMapEvents].MaxEntries = uint32(t.ring)
+	if err := loadShared(ioSpec, &t.io, t.sharedMaps(), "I/O"); err != nil {
+		return err
+	}
+	samplerSpec, err := loadSampler()
+	if err != nil {
+		return err
+	}
+	samplerSpec.Maps[samplerMapEvents].MaxEntries = uint32(t.ring)
+	if err := loadShared(samplerSpec, &t.sampler, t.sharedMaps(), "stack sampler"); err != nil {
+		t.io.Close()
+		return err
+	}
+	return nil
+}
+
+// loadShared loads a collection whose maps named in shared are replaced,
+// dropping replacements the collection does not declare.
+func loadShared(spec *ebpf.CollectionSpec, to any, shared map[string]*ebpf.Map, what string) error {
+	repl := map[string]*ebpf.Map{}
+	for name, m := range shared {
+		if _, ok := spec.Maps[name]; ok {
+			repl[name] = m
+		}
+	}
+	if err := spec.LoadAndAssign(to, &ebpf.CollectionOptions{MapReplacements: repl}); err != nil {
+		var verr *ebpf.VerifierError
+		if errors.As(err, &verr) {
+			return fmt.Errorf("BPF verifier rejected the %s programs: %+v", what, verr)
+		}
+		return fmt.Errorf("load %s programs: %w", what, err)
+	}
+	return nil
 }
 
 // ForgetThread drops the kernel-side state of a thread that exited (a worker

@@ -1,0 +1,141 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Walking a PHP thread's call stack from executor_globals.current_execute_data,
+ * for the stack sampler and for the call site of I/O calls.
+ *
+ * The walk copies no strings: each frame is (zend_function *, its name's
+ * zend_string *, line). A function's names are sent once per process in a
+ * symbol_event, the first time the walk meets it; the agent keeps them. With
+ * opcache the functions live in shared memory for the life of the pool, so
+ * this costs a few hundred events per worker and then nothing.
+ */
+#ifndef TUSK_PHPSTACK_H
+#define TUSK_PHPSTACK_H
+
+#include "tusk.h"
+
+#define ZEND_USER_FUNCTION 2
+
+/* Scratch space for a walk: one per CPU (programs do not nest on a CPU:
+ * uprobes and perf_event programs never preempt each other). */
+struct walk_scratch {
+	struct sample_event sample;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct walk_scratch);
+} walk_scratch SEC(".maps");
+
+static __always_inline struct walk_scratch *scratch(void)
+{
+	__u32 zero = 0;
+	return bpf_map_lookup_elem(&walk_scratch, &zero);
+}
+
+static __always_inline __u64 read_ptr(__u64 addr)
+{
+	__u64 v = 0;
+	if (addr)
+		bpf_probe_read_user(&v, sizeof(v), (void *)addr);
+	return v;
+}
+
+/* read_zstr copies a zend_string's characters. */
+static __always_inline void read_zstr(char *dst, __u32 size, __u64 zs, const struct php_executor *ex)
+{
+	dst[0] = 0;
+	if (zs)
+		bpf_probe_read_user_str(dst, size, (void *)(zs + ex->str_val));
+}
+
+/* send_symbol emits the names of func unless this process already got them.
+ * The pair is remembered only once the event is in the ring buffer, so a
+ * dropped symbol is sent again next time. */
+static __always_inline void send_symbol(struct thread_state *ts, const struct php_executor *ex, __u64 func,
+					__u64 name, __u8 type)
+{
+	struct symbol_key key = { .func = func, .name = name, .pid = bpf_get_current_pid_tgid() >> 32 };
+	if (bpf_map_lookup_elem(&symbols_sent, &key))
+		return;
+	struct symbol_event *e = reserve(ts, sizeof(*e));
+	if (!e)
+		return;
+	fill_header(&e->h, EVENT_SYMBOL, ts->request, bpf_ktime_get_ns());
+	e->func = func;
+	e->name = name;
+	e->type = type;
+	e->line_start = 0;
+	read_zstr(e->function, sizeof(e->function), name, ex);
+	__u64 scope = read_ptr(func + ex->func_scope);
+	e->class[0] = 0;
+	if (scope)
+		read_zstr(e->class, sizeof(e->class), read_ptr(scope + ex->ce_name), ex);
+	e->file[0] = 0;
+	if (type == ZEND_USER_FUNCTION) {
+		read_zstr(e->file, sizeof(e->file), read_ptr(func + ex->op_filename), ex);
+		bpf_probe_read_user(&e->line_start, sizeof(e->line_start), (void *)(func + ex->op_line_start));
+	}
+	submit(e);
+	__u8 one = 1;
+	bpf_map_update_elem(&symbols_sent, &key, &one, BPF_ANY);
+}
+
+struct walk_ctx {
+	struct thread_state *ts;
+	const struct php_executor *ex;
+	__u64 ed;     /* next zend_execute_data to read */
+	__u32 n;      /* frames stored */
+	__u32 max;
+};
+
+static long walk_frame(__u32 i, void *data)
+{
+	struct walk_ctx *c = data;
+	if (!c->ed || c->n >= c->max || c->n >= TUSK_SAMPLE_FRAMES)
+		return 1;
+	struct walk_scratch *s = scratch();
+	if (!s)
+		return 1;
+	const struct php_executor *ex = c->ex;
+	__u64 ed = c->ed;
+	__u64 func = read_ptr(ed + ex->ex_func);
+	c->ed = read_ptr(ed + ex->ex_prev);
+	if (!func)
+		return 0; /* a frame without a function (the top-level stub) */
+	__u8 type = 0;
+	bpf_probe_read_user(&type, sizeof(type), (void *)(func + ex->func_type));
+	__u64 name = read_ptr(func + ex->func_name);
+	__u32 line = 0;
+	if (type == ZEND_USER_FUNCTION) {
+		__u64 opline = read_ptr(ed + ex->ex_opline);
+		if (opline)
+			bpf_probe_read_user(&line, sizeof(line), (void *)(opline + ex->op_lineno));
+	}
+	send_symbol(c->ts, ex, func, name, type);
+	struct frame_ref *f = &s->sample.frames[c->n & (TUSK_SAMPLE_FRAMES - 1)];
+	f->func = func;
+	f->name = name;
+	f->line = line;
+	f->_pad = 0;
+	c->n++;
+	return 0;
+}
+
+/* walk_stack fills the CPU's scratch sample with up to max frames of the
+ * current thread, innermost first, and returns how many it stored. A forged
+ * or cyclic frame chain ends at max: the walk is bounded, and every read
+ * goes through bpf_probe_read_user. */
+static __always_inline __u32 walk_stack(struct thread_state *ts, const struct php_binary *bin, __u32 max)
+{
+	if (!ts->eg || !(bin->flags & BINARY_EXECUTOR))
+		return 0;
+	struct walk_ctx c = { .ts = ts, .ex = &bin->ex, .max = max };
+	c.ed = read_ptr(ts->eg + bin->ex.current_execute_data);
+	bpf_loop(TUSK_SAMPLE_FRAMES, walk_frame, &c, 0);
+	return c.n;
+}
+
+#endif /* TUSK_PHPSTACK_H */
