@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs what Tusk needs on Debian bookworm, idempotently:
 #   runtime  php-fpm 8.2 (built with DTrace), nginx, MariaDB, WordPress — the demo stack
-#   test     + bpftool, binutils, wrk, clang/libbpf (BPF regeneration check), php8.2-dev (offsets)
+#   test     + bpftool, binutils, wrk, clang/libbpf (BPF regeneration check), php8.2-dev (offsets),
+#              debootstrap (PHP 7.4/8.4 chroots, tests/chroots), redis-server, memcached and PHP's
+#              curl, redis and memcached extensions (the fixture's io/ pages: SQL/HTTP/cache spans)
 #   node     + the npm packages of the Grafana plugin (npm ci)
 # Usage: install-deps.sh [runtime|test|all]   (default: all)
 set -euo pipefail
@@ -10,7 +12,8 @@ what=${1:-all}
 
 runtime_pkgs=(php8.2-fpm php8.2-cli php8.2-mysql nginx mariadb-server mariadb-client wordpress
   wordpress-theme-twentytwentythree curl ca-certificates python3)
-test_pkgs=(bpftool binutils wrk clang llvm libbpf-dev linux-libc-dev php8.2-dev util-linux)
+test_pkgs=(bpftool binutils wrk clang llvm libbpf-dev linux-libc-dev php8.2-dev util-linux debootstrap
+  php8.2-curl php-redis php-memcached redis-server memcached)
 
 pkgs=("${runtime_pkgs[@]}")
 if [ "$what" != runtime ]; then pkgs+=("${test_pkgs[@]}"); fi

@@ -11,7 +11,11 @@
 //
 //	s, err := stack.StartWordPress(ctx, dir, stack.StackOptions{})   // MariaDB + php-fpm + nginx + install
 //
-// The pieces (StartFPM, StartNginx, StartMariaDB, InstallWordPress) can be used on their own.
+//	// The fixture with MariaDB (tusk_fixture), Redis, memcached and the upstream pool for its io/ pages:
+//	s, err := stack.StartFixture(ctx, dir, stack.StackOptions{}.WithIO())
+//
+// The pieces (StartFPM, StartNginx, StartMariaDB, StartRedis, StartMemcached, InstallWordPress) can be
+// used on their own.
 //
 // Every wait is bounded and polls a real readiness check (workers in /proc, a listening port, an HTTP
 // answer, mariadb-admin ping); a failure names what it waited for and quotes the tail of the service's

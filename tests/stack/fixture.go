@@ -3,8 +3,10 @@ package stack
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strings"
 )
 
 // fixtureRel is the PHP fixture app's place in the repository.
@@ -40,4 +42,32 @@ func FixtureAppDir() (string, error) {
 func isFixtureApp(dir string) bool {
 	_, err := os.Stat(filepath.Join(dir, "index.php"))
 	return err == nil
+}
+
+// copyAppIntoChroot copies the app dir (cp -a: modes, times, links) to the same absolute path inside
+// root, replacing what an earlier start left there, so that php-fpm in the chroot finds the scripts
+// at the SCRIPT_FILENAME nginx sends, and traces name the same paths as on the host.
+func copyAppIntoChroot(root, app string) error {
+	root, err := filepath.Abs(root)
+	if err != nil {
+		return err
+	}
+	if app, err = filepath.Abs(app); err != nil {
+		return err
+	}
+	if filepath.Clean(root) == "/" || app == "/" {
+		return fmt.Errorf("copy app %s into chroot %s: refusing", app, root)
+	}
+	dst := filepath.Join(root, app)
+	if err := os.RemoveAll(dst); err != nil {
+		return fmt.Errorf("copy app into chroot: %w", err)
+	}
+	// Parents are created 0755: workers run as www-data and must reach the scripts.
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return fmt.Errorf("copy app into chroot: %w", err)
+	}
+	if out, err := exec.Command("cp", "-a", app, dst).CombinedOutput(); err != nil {
+		return fmt.Errorf("copy app into chroot: cp -a %s %s: %v: %s", app, dst, err, strings.TrimSpace(string(out)))
+	}
+	return nil
 }

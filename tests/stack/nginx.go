@@ -31,6 +31,8 @@ type NginxOptions struct {
 	FrontController string
 	// FastCGIParams are added to every PHP request (WORDPRESS_CONFIG, HTTP_X_…).
 	FastCGIParams []FastCGIParam
+	// Upstream adds the /upstream/ HTTP-client targets (SitePHP only); nil leaves them out.
+	Upstream *UpstreamRoutes
 	// User runs the workers when started as root; default www-data.
 	User         string
 	StartTimeout time.Duration // default 10 s
@@ -95,7 +97,8 @@ func StartNginx(ctx context.Context, opts NginxOptions) (*Nginx, error) {
 	token := randomToken()
 	conf, err := renderNginxConfig(nginxConfig{
 		Listen: listen, Root: opts.Root, Site: opts.Site, FastCGI: opts.FastCGI,
-		FrontController: opts.FrontController, Params: opts.FastCGIParams, User: workerUser, Token: token,
+		FrontController: opts.FrontController, Params: opts.FastCGIParams, Upstream: opts.Upstream,
+		User: workerUser, Token: token,
 		PIDFile: l.run("nginx.pid"), ErrorLog: n.ErrorLog, AccessLog: n.AccessLog, TempDir: tmp,
 	})
 	if err != nil {

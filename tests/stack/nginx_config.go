@@ -29,6 +29,17 @@ const (
 	readyPath = "/__tusk_stack_ready"
 )
 
+// UpstreamRoutes adds HTTP-client targets under /upstream/ to a SitePHP server, for the fixture's
+// io/http.php: /upstream/ok (200 "upstream ok") and /upstream/missing (404 "upstream missing") are
+// answered by nginx itself, /upstream/slow by SlowScript through FastCGI, any other /upstream/ path is 404.
+type UpstreamRoutes struct {
+	// FastCGI is the php-fpm address for /upstream/slow; default the site's.
+	FastCGI string
+	// SlowScript is the PHP file, relative to the document root, that answers /upstream/slow
+	// ("/io/upstream_slow.php"); nginx cannot wait by itself.
+	SlowScript string
+}
+
 type nginxConfig struct {
 	Listen          string
 	Root            string
@@ -36,7 +47,8 @@ type nginxConfig struct {
 	FastCGI         string // php-fpm address, host:port or Unix socket path
 	FrontController string // SitePHP only, e.g. "/index.php"
 	Params          []FastCGIParam
-	User            string // worker user; "" leaves nginx's default (only matters as root)
+	Upstream        *UpstreamRoutes // SitePHP only
+	User            string          // worker user; "" leaves nginx's default (only matters as root)
 	Token           string
 	PIDFile         string
 	ErrorLog        string
@@ -83,6 +95,9 @@ http {
 		fmt.Fprintf(&b, "    location /wp-content/ { root %s; }\n", wordpressContent)
 		b.WriteString("    location / { try_files $uri $uri/ /index.php?$args; }\n")
 	case SitePHP, "":
+		if err := writeUpstreamRoutes(&b, c); err != nil {
+			return "", err
+		}
 		if c.FrontController != "" {
 			fmt.Fprintf(&b, "    location / { try_files $uri $uri/ %s?$args; }\n", c.FrontController)
 		} else {
@@ -92,10 +107,6 @@ http {
 		return "", fmt.Errorf("nginx config: unknown site %q", c.Site)
 	}
 
-	fastcgiPass := c.FastCGI
-	if listenNetwork(c.FastCGI) == "unix" {
-		fastcgiPass = "unix:" + c.FastCGI
-	}
 	b.WriteString(`    location ~ \.php$ {
       try_files $uri =404;
       include /etc/nginx/fastcgi_params;
@@ -103,16 +114,61 @@ http {
       # Debian's fastcgi_params passes HTTP_HOST as $host, without the port: apps would redirect to :80.
       fastcgi_param HTTP_HOST $host:$server_port;
 `)
-	for _, p := range c.Params {
+	if err := writeFastCGIParams(&b, c.Params); err != nil {
+		return "", err
+	}
+	fmt.Fprintf(&b, "      fastcgi_pass %s;\n    }\n  }\n}\n", fastcgiPass(c.FastCGI))
+	return b.String(), nil
+}
+
+func fastcgiPass(addr string) string {
+	if listenNetwork(addr) == "unix" {
+		return "unix:" + addr
+	}
+	return addr
+}
+
+func writeFastCGIParams(b *strings.Builder, params []FastCGIParam) error {
+	for _, p := range params {
 		if p.Name == "" || strings.ContainsAny(p.Name, " ;{}\n\"") || strings.ContainsAny(p.Value, ";{}\n\"") {
-			return "", fmt.Errorf("nginx config: fastcgi_param %q %q: name or value not usable in nginx.conf", p.Name, p.Value)
+			return fmt.Errorf("nginx config: fastcgi_param %q %q: name or value not usable in nginx.conf", p.Name, p.Value)
 		}
 		value := p.Value
 		if value == "" || strings.ContainsAny(value, " \t") {
 			value = `"` + value + `"`
 		}
-		fmt.Fprintf(&b, "      fastcgi_param %s %s;\n", p.Name, value)
+		fmt.Fprintf(b, "      fastcgi_param %s %s;\n", p.Name, value)
 	}
-	fmt.Fprintf(&b, "      fastcgi_pass %s;\n    }\n  }\n}\n", fastcgiPass)
-	return b.String(), nil
+	return nil
+}
+
+// writeUpstreamRoutes writes the /upstream/ locations. They come before `location /` and are exact or
+// ^~ matches, so neither the front controller nor the .php location ever sees these paths.
+func writeUpstreamRoutes(b *strings.Builder, c nginxConfig) error {
+	u := c.Upstream
+	if u == nil {
+		return nil
+	}
+	if !strings.HasPrefix(u.SlowScript, "/") || strings.ContainsAny(u.SlowScript, " \t;{}\n\"$") {
+		return fmt.Errorf("nginx config: upstream slow script %q: want an absolute path below the root, without spaces, quotes or ;{}$", u.SlowScript)
+	}
+	addr := u.FastCGI
+	if addr == "" {
+		addr = c.FastCGI
+	}
+	fmt.Fprintf(b, `    # HTTP-client targets (io/http.php): answered by nginx, /upstream/slow by PHP.
+    location = /upstream/ok { default_type text/plain; return 200 "upstream ok\n"; }
+    location = /upstream/missing { default_type text/plain; return 404 "upstream missing\n"; }
+    location = /upstream/slow {
+      include /etc/nginx/fastcgi_params;
+      fastcgi_param SCRIPT_FILENAME $document_root%s;
+      fastcgi_param SCRIPT_NAME %s;
+      fastcgi_param HTTP_HOST $host:$server_port;
+`, u.SlowScript, u.SlowScript)
+	if err := writeFastCGIParams(b, c.Params); err != nil {
+		return err
+	}
+	fmt.Fprintf(b, "      fastcgi_pass %s;\n    }\n", fastcgiPass(addr))
+	b.WriteString("    location ^~ /upstream/ { default_type text/plain; return 404 \"no such upstream\\n\"; }\n")
+	return nil
 }

@@ -22,6 +22,8 @@ type State struct {
 	Processes []ProcessRecord `json:"processes"`
 	FPM       *FPMState       `json:"fpm,omitempty"`
 	MariaDB   *MariaDBState   `json:"mariadb,omitempty"`
+	Redis     *ServiceState   `json:"redis,omitempty"`
+	Memcached *ServiceState   `json:"memcached,omitempty"`
 	// WordPressConfigFiles are removed when the stack stops.
 	WordPressConfigFiles []string `json:"wordpress_config_files,omitempty"`
 	// Ready is false while the stack is still starting (state.json is written after each service).
@@ -54,7 +56,13 @@ type MariaDBState struct {
 	PID    int    `json:"pid"`
 	Addr   string `json:"addr"`
 	Socket string `json:"socket"`
-	DSN    string `json:"dsn"` // the WordPress user's
+	DSN    string `json:"dsn"` // the WordPress user's, or the fixture's (tusk@…/tusk_fixture)
+}
+
+// ServiceState describes a server that needs nothing but its address (Redis, memcached).
+type ServiceState struct {
+	PID  int    `json:"pid"`
+	Addr string `json:"addr"`
 }
 
 // ErrAlreadyRunning is returned when DIR/state.json names live processes.

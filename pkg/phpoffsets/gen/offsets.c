@@ -3,7 +3,7 @@
  * version whose -dev headers it is compiled against (see gen.sh). Every field
  * names the php-src declaration it comes from.
  */
-#define _GNU_SOURCE /* memrchr, used by zend_operators.h */
+#define _GNU_SOURCE 1 /* memrchr, used by zend_operators.h; php_config.h of 7.4 defines it as 1 too */
 #include <stddef.h>
 #include <stdio.h>
 #include <sys/utsname.h>
@@ -17,7 +17,11 @@
 /*
  * struct _fcgi_request and fcgi_hash_bucket are private to main/fastcgi.c, so
  * no header declares them. Their layout, field for field, as php-src has it
- * (unchanged from 7.4 to 8.4; TCP_NODELAY is defined on Linux):
+ * (TCP_NODELAY is defined on Linux). Checked against main/fastcgi.c of 7.4
+ * (php-7.4.33) and 8.x: identical. It dates from 7.1; 7.0 had "int closed"
+ * and the hook right after it, before in_len, so this table does not fit 7.0.
+ * The integration tests (tests/integration/versions_test.go) read FastCGI
+ * params through it from real 7.4, 8.2 and 8.4 workers.
  */
 typedef struct tusk_fcgi_hash_bucket {
 	unsigned int hash_value;
