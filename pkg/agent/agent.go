@@ -19,6 +19,7 @@ import (
 	"github.com/tusk-php/tusk/pkg/assemble"
 	"github.com/tusk-php/tusk/pkg/discover"
 	"github.com/tusk-php/tusk/pkg/probes"
+	"github.com/tusk-php/tusk/pkg/profile"
 	"github.com/tusk-php/tusk/pkg/store"
 	"github.com/tusk-php/tusk/pkg/trace"
 )
@@ -45,6 +46,10 @@ type Agent struct {
 	watcher *discover.Watcher
 	metrics *metrics
 	loop    *eventLoop
+	// sampler is nil when profiling is off or could not start (samplerErr).
+	sampler    *probes.Sampler
+	samplerErr string
+	profiles   *profile.Aggregator
 
 	spansStored atomic.Uint64
 
@@ -114,6 +119,15 @@ func New(cfg Config, log *slog.Logger) (*Agent, error) {
 		a.tracer.Close()
 		return nil, err
 	}
+	if cfg.Profiling.Enabled {
+		a.sampler, err = a.tracer.StartSampler(cfg.Profiling.Hz)
+		if err != nil {
+			// Traces do not need it: say so and go on.
+			a.samplerErr = err.Error()
+			log.Warn("PHP stack sampler not started: no flame graphs", "error", err)
+		}
+	}
+	a.profiles = profile.NewAggregator(a.store.AddProfile, profile.AggregatorOptions{})
 	a.watcher = discover.NewWatcher(discover.Options{ProcRoot: a.procRoot, CLI: cfg.CLI, PIDs: cfg.PIDs}, cfg.ScanInterval)
 	a.metrics = newMetrics(a)
 	a.loop = newEventLoop(a)
@@ -204,18 +218,28 @@ func (a *Agent) close() {
 	for _, g := range a.grants {
 		g.detachAll()
 	}
+	if a.sampler != nil {
+		a.sampler.Close()
+	}
 	for _, b := range a.binaries {
+		if b.io != nil {
+			b.io.Close()
+		}
 		if b.attachment != nil {
 			b.attachment.Close()
 		}
 	}
 	a.mu.Unlock()
 	a.loop.drain()
+	a.profiles.FlushAll()
 	a.tracer.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := a.store.Flush(ctx); err != nil {
 		a.log.Warn("store flush at exit", "error", err)
+	}
+	if err := a.store.FlushProfiles(ctx); err != nil {
+		a.log.Warn("profile flush at exit", "error", err)
 	}
 	a.store.Close()
 	a.log.Info("tusk agent stopped: every probe detached")

@@ -8,16 +8,16 @@ import (
 	"time"
 
 	"github.com/tusk-php/tusk/pkg/discover"
+	"github.com/tusk-php/tusk/pkg/iohooks"
 	"github.com/tusk-php/tusk/pkg/phpbin"
+	"github.com/tusk-php/tusk/pkg/phpfuncs"
+	"github.com/tusk-php/tusk/pkg/phpoffsets"
 	"github.com/tusk-php/tusk/pkg/probes"
 	"github.com/tusk-php/tusk/pkg/procmem"
 )
 
-// Probe modes reported per binary.
-const (
-	modeUSDT = "usdt"
-	modeNone = "none"
-)
+// modeNone is the mode of a binary whose requests cannot be traced.
+const modeNone = "none"
 
 // idleDetach is how long a binary keeps its probes with no process running
 // it, so that a php-fpm restart loses no request.
@@ -29,6 +29,8 @@ type binaryState struct {
 	exe        string // path as its processes see it
 	info       *phpbin.Info
 	attachment *probes.Attachment
+	io         *probes.IOProbes
+	ioReason   string
 	mode       string
 	reason     string
 	idleSince  time.Time // zero while processes run it
@@ -143,7 +145,7 @@ func (a *Agent) attachBinary(p discover.Process) *binaryState {
 		return b
 	}
 	b.info = info
-	att, err := a.tracer.Attach(info, p.ExeOpenPath)
+	att, err := a.tracer.Attach(info, p.ExeOpenPath, a.cfg.RequestProbes)
 	switch {
 	case errors.Is(err, probes.ErrNoDTrace):
 		b.reason = fmt.Sprintf("PHP %s at %s was built without DTrace (--enable-dtrace): it has no USDT request probes. "+
@@ -152,10 +154,20 @@ func (a *Agent) attachBinary(p discover.Process) *binaryState {
 		b.reason = fmt.Sprintf("PHP %s at %s is a thread-safe (ZTS) build, which is not supported yet", info.Version, p.Exe)
 	case err != nil:
 		b.reason = fmt.Sprintf("attaching probes to %s failed: %v", p.Exe, err)
+	case errors.Is(err, probes.ErrNoRequestHooks):
+		b.reason = fmt.Sprintf("PHP %s at %s: %v", info.Version, p.Exe, err)
 	default:
 		b.attachment = att
-		b.mode = modeUSDT
-		b.reason = "USDT probes php:request__startup/shutdown (PHP built with DTrace)"
+		b.mode = string(att.Mode)
+		if att.Mode == probes.ModeUSDT {
+			b.reason = "USDT probes php:request__startup/shutdown (PHP built with DTrace)"
+		} else {
+			b.reason = "uprobes on php_request_startup/php_request_shutdown, request read from sapi_globals"
+			if !info.HasProbe("php", "request__startup") {
+				b.reason += " (PHP built without DTrace)"
+			}
+		}
+		a.attachIO(b, p)
 		if !att.SAPIOffsets {
 			b.reason += fmt.Sprintf("; no struct offsets for PHP %s: HTTP status, query and FastCGI params are not read", info.MajorMinor())
 		}
@@ -165,6 +177,59 @@ func (a *Agent) attachBinary(p discover.Process) *binaryState {
 	}
 	a.log.Warn("not tracing PHP binary", "binary", p.Exe, "reason", b.reason)
 	return b
+}
+
+// attachIO finds the I/O functions in p's memory (the engine's function
+// tables, libcurl's exports) and hooks them for every process of the binary.
+// Called with a.mu held.
+func (a *Agent) attachIO(b *binaryState, p discover.Process) {
+	if !a.cfg.IO.Enabled {
+		b.ioReason = "disabled in the configuration (io.enabled)"
+		return
+	}
+	if !b.attachment.StackOffsets {
+		b.ioReason = fmt.Sprintf("no executor offsets for PHP %s: I/O calls cannot be read", b.info.MajorMinor())
+		return
+	}
+	offs, err := phpoffsets.Lookup(b.info.MajorMinor(), b.info.Machine)
+	if err != nil {
+		b.ioReason = err.Error()
+		return
+	}
+	start := time.Now()
+	found, err := phpfuncs.Resolve(a.procRoot, p.PID, b.info, offs, iohooks.PHPNames())
+	if err != nil {
+		b.ioReason = fmt.Sprintf("reading PHP's function tables in PID %d: %v", p.PID, err)
+		a.log.Warn("I/O hooks unavailable", "binary", p.Exe, "reason", b.ioReason)
+		return
+	}
+	for lib, syms := range iohooks.LibrarySymbols() {
+		libFound, err := phpfuncs.ResolveLibrarySymbols(a.procRoot, p.PID, lib, syms)
+		if err != nil {
+			a.log.Debug("library symbols", "library", lib, "error", err)
+		}
+		for name, h := range libFound {
+			found[name] = h
+		}
+	}
+	var targets []probes.IOTarget
+	for _, hook := range iohooks.All {
+		if h, ok := found[hook.Name]; ok {
+			targets = append(targets, probes.IOTarget{Hook: hook, OpenPath: h.OpenPath, FileOffset: h.FileOffset})
+		}
+	}
+	b.io = b.attachment.AttachIO(targets)
+	var missing []string
+	for _, e := range b.io.Failed {
+		missing = append(missing, e.Error())
+	}
+	if len(missing) > 0 {
+		b.ioReason = "some hooks failed: " + strings.Join(missing, "; ")
+	} else if len(targets) == 0 {
+		b.ioReason = "none of mysqli, PDO, curl, redis, memcached is loaded"
+	}
+	a.log.Info("I/O hooks", "binary", p.Exe, "attached", len(b.io.Attached), "failed", len(b.io.Failed),
+		"took", time.Since(start).Round(time.Millisecond))
 }
 
 // markIdleBinaries notes binaries no process runs any more. Called with a.mu.
@@ -188,6 +253,9 @@ func (a *Agent) housekeep(now time.Time) {
 	for id, b := range a.binaries {
 		if b.idleSince.IsZero() || now.Sub(b.idleSince) < idleDetach {
 			continue
+		}
+		if b.io != nil {
+			b.io.Close()
 		}
 		if b.attachment != nil {
 			b.attachment.Close()

@@ -51,6 +51,36 @@ type Config struct {
 		MaxDepth  int           `yaml:"max_depth"`
 	} `yaml:"deep"`
 
+	// RequestProbes: "auto" (USDT when PHP has them, else uprobes on
+	// php_request_startup/shutdown), "usdt" or "uprobe".
+	RequestProbes probes.RequestMode `yaml:"request_probes"`
+
+	// IO times SQL, HTTP, Redis and Memcached calls with their PHP call site.
+	IO struct {
+		Enabled bool `yaml:"enabled"`
+		// SQLMaxLength truncates statement text (BPF copies at most 2047
+		// bytes). Parameters of prepared statements are never captured.
+		SQLMaxLength int `yaml:"sql_max_length"`
+		// RepeatThreshold flags a request running the same normalised
+		// statement from the same call site this many times (N+1).
+		RepeatThreshold int `yaml:"repeat_threshold"`
+		// MaxSpans bounds the I/O spans kept per request; the rest are
+		// counted on the request span.
+		MaxSpans int `yaml:"max_spans"`
+		// Wrappers: "Class::method" or function prefixes of the
+		// application's own database/HTTP wrappers; the call site shown is
+		// the first frame outside them (wpdb, Doctrine, Laravel, Drupal,
+		// Guzzle and Composer's vendor/ are known already).
+		Wrappers []string `yaml:"wrappers"`
+	} `yaml:"io"`
+
+	// Profiling is the PHP stack sampler behind flame graphs.
+	Profiling struct {
+		Enabled bool `yaml:"enabled"`
+		// Hz is the sampling frequency per CPU.
+		Hz int `yaml:"hz"`
+	} `yaml:"profiling"`
+
 	LogLevel string `yaml:"log_level"`
 }
 
@@ -66,9 +96,19 @@ func DefaultConfig() Config {
 	c.ScanInterval = 2 * time.Second
 	c.Deep.Threshold = time.Millisecond
 	c.Deep.MaxDepth = 64
+	c.RequestProbes = probes.ModeAuto
+	c.IO.Enabled = true
+	c.IO.SQLMaxLength = 1024
+	c.IO.RepeatThreshold = 5
+	c.IO.MaxSpans = 1000
+	c.Profiling.Enabled = true
+	c.Profiling.Hz = 99
 	c.LogLevel = "info"
 	return c
 }
+
+// maxSQLLength is what the BPF program copies (TUSK_IO_TEXT − 1).
+const maxSQLLength = 2047
 
 // LoadConfigFile merges a YAML file into c. Unknown keys are an error, so
 // a typo does not silently fall back to a default.
@@ -116,6 +156,21 @@ func (c *Config) Validate() error {
 	}
 	if c.Deep.Threshold < 0 || c.Deep.MaxDepth < 1 || c.Deep.MaxDepth > 128 {
 		return fmt.Errorf("deep: threshold must be ≥ 0 and max_depth within 1..128 (got %s, %d)", c.Deep.Threshold, c.Deep.MaxDepth)
+	}
+	if _, err := probes.ParseRequestMode(string(c.RequestProbes)); err != nil {
+		return err
+	}
+	if c.IO.SQLMaxLength < 16 || c.IO.SQLMaxLength > maxSQLLength {
+		return fmt.Errorf("io.sql_max_length %d is out of range 16..%d", c.IO.SQLMaxLength, maxSQLLength)
+	}
+	if c.IO.RepeatThreshold < 2 {
+		return fmt.Errorf("io.repeat_threshold %d: at least 2", c.IO.RepeatThreshold)
+	}
+	if c.IO.MaxSpans < 1 {
+		return fmt.Errorf("io.max_spans %d: at least 1", c.IO.MaxSpans)
+	}
+	if c.Profiling.Hz < 1 || c.Profiling.Hz > probes.MaxSampleHz {
+		return fmt.Errorf("profiling.hz %d is out of range 1..%d", c.Profiling.Hz, probes.MaxSampleHz)
 	}
 	for _, p := range c.PIDs {
 		if p <= 0 {

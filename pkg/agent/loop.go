@@ -39,11 +39,20 @@ type eventLoop struct {
 
 func newEventLoop(a *Agent) *eventLoop {
 	l := &eventLoop{a: a}
-	l.asm = assemble.New(assemble.Options{
-		Host:     a.host,
-		Clock:    a.clock,
-		Describe: a.describe,
-	}, a.storeTrace)
+	opts := assemble.Options{
+		Host:            a.host,
+		Clock:           a.clock,
+		Describe:        a.describe,
+		MaxIOSpans:      a.cfg.IO.MaxSpans,
+		SQLMaxLength:    a.cfg.IO.SQLMaxLength,
+		RepeatThreshold: a.cfg.IO.RepeatThreshold,
+		Wrappers:        a.cfg.IO.Wrappers,
+	}
+	if a.cfg.Profiling.Enabled {
+		opts.Profile = a.addSamples
+		opts.SamplePeriod = time.Second / time.Duration(a.cfg.Profiling.Hz)
+	}
+	l.asm = assemble.New(opts, a.storeTrace)
 	return l
 }
 
@@ -92,6 +101,7 @@ func (l *eventLoop) tick(now time.Time) {
 		l.a.tracer.ForgetThread(pid) // php-fpm workers and php-cli are single-threaded
 	}
 	l.asm.Flush(now)
+	l.a.profiles.Flush(now)
 	l.openRequests.Store(int64(l.asm.Open()))
 	st := l.asm.Stats()
 	l.asmStats.Store(&st)

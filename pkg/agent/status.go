@@ -55,6 +55,11 @@ func (a *Agent) Status(context.Context) (*agentapi.Status, error) {
 				st.Probes = append(st.Probes, agentapi.Probe{Binary: b.exe, Name: p.Name, Offset: p.Offset, PID: p.PID})
 			}
 		}
+		if b.io != nil {
+			for _, p := range b.io.Probes() {
+				st.Probes = append(st.Probes, agentapi.Probe{Binary: b.exe, Name: p.Name, Offset: p.Offset, PID: p.PID})
+			}
+		}
 	}
 	for _, g := range a.grants {
 		for pid, d := range g.attached {
@@ -65,11 +70,22 @@ func (a *Agent) Status(context.Context) (*agentapi.Status, error) {
 	}
 	slices.SortFunc(st.Binaries, func(x, y agentapi.Binary) int { return strings.Compare(x.ID, y.ID) })
 	st.DeepModes = a.deepModesLocked()
+	st.Profiling = agentapi.Profiling{Enabled: a.sampler != nil, Hz: a.cfg.Profiling.Hz, Error: a.samplerErr}
+	if a.sampler != nil {
+		st.Profiling.CPUs = a.sampler.CPUs()
+	}
 	return st, nil
 }
 
 func (a *Agent) binaryStatus(b *binaryState, g discover.Binary) agentapi.Binary {
-	out := agentapi.Binary{Path: b.exe, ID: b.id.String(), Mode: b.mode, ModeReason: b.reason, Pools: []agentapi.Pool{}}
+	out := agentapi.Binary{Path: b.exe, ID: b.id.String(), Mode: b.mode, ModeReason: b.reason, Pools: []agentapi.Pool{},
+		IOHooks: []string{}, IOReason: b.ioReason}
+	if b.io != nil {
+		out.IOHooks = append(out.IOHooks, b.io.Attached...)
+	}
+	if b.attachment != nil {
+		out.StackWalk = b.attachment.StackOffsets
+	}
 	if b.info != nil {
 		out.Version, out.ZTS, out.SAPI = b.info.Version, b.info.ZTS, b.info.SAPI
 		out.DTrace = b.info.HasProbe("php", "request__startup")

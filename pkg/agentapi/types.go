@@ -38,6 +38,15 @@ type Status struct {
 	DeepModes []DeepMode `json:"deepModes"`
 	Events    Events     `json:"events"`
 	Store     Store      `json:"store"`
+	Profiling Profiling  `json:"profiling"`
+}
+
+// Profiling is the state of the PHP stack sampler.
+type Profiling struct {
+	Enabled bool   `json:"enabled"`
+	Hz      int    `json:"hz"`
+	CPUs    int    `json:"cpus"`
+	Error   string `json:"error,omitempty"`
 }
 
 // Binary is one PHP executable (identified by device and inode, so the same
@@ -49,9 +58,17 @@ type Binary struct {
 	ZTS     bool   `json:"zts"`
 	SAPI    string `json:"sapi"` // "fpm" or "cli"
 	DTrace  bool   `json:"dtrace"`
-	// Mode is how requests are traced ("usdt" or "none") and ModeReason why.
+	// Mode is how requests are traced ("usdt", "uprobe" or "none") and
+	// ModeReason why.
 	Mode       string `json:"mode"`
 	ModeReason string `json:"modeReason"`
+	// IOHooks are the I/O functions timed in this binary's processes
+	// ("mysqli_query", "pdo::query", "curl_easy_perform"…); IOReason says
+	// why some or all are missing.
+	IOHooks  []string `json:"ioHooks"`
+	IOReason string   `json:"ioReason,omitempty"`
+	// StackWalk: the sampler and I/O call sites can read this PHP's stacks.
+	StackWalk bool `json:"stackWalk"`
 	// DeepAvailable tells whether function probes can fire (the PHP master
 	// was started with USE_ZEND_DTRACE=1), DeepReason why not.
 	DeepAvailable bool   `json:"deepAvailable"`

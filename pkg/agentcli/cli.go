@@ -27,6 +27,8 @@ Usage:
   tusk-agent top [flags]              slowest recent requests
   tusk-agent trace [flags] <id|slowest>  one trace as a tree
   tusk-agent status [flags]           PHP binaries, pools, probes, drops
+  tusk-agent profile [--from 15m] [--pool P] [--endpoint "GET /"] [--trace ID] [--top 20] [--pprof out.pb.gz]
+                                      functions using the most CPU
   tusk-agent deep enable --pool P | --pid N[,N] [--threshold 1ms] [--for 10m]
   tusk-agent deep disable <id>
   tusk-agent deep list
@@ -54,6 +56,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = status(ctx, rest, stdout, stderr)
 	case "deep":
 		err = deep(ctx, rest, stdout, stderr)
+	case "profile":
+		err = profileCmd(ctx, rest, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, versionString())
 		return exitOK

@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/tusk-php/tusk/pkg/agent"
+	"github.com/tusk-php/tusk/pkg/probes"
 )
 
 // runAgent is `tusk-agent run`: defaults < config file < TUSK_* env < flags.
@@ -27,6 +28,10 @@ func runAgent(ctx context.Context, args []string, stderr io.Writer) error {
 	cli := fs.Bool("cli", false, "also trace php-cli processes")
 	ring := fs.Int("ring-bytes", 0, "BPF ring buffer size in bytes, a power of two (default 8 MiB)")
 	logLevel := fs.String("log-level", "", "debug, info, warn or error")
+	requestProbes := fs.String("request-probes", "", "auto (USDT if PHP has them, else uprobes), usdt or uprobe")
+	sampleHz := fs.Int("profile-hz", 0, "PHP stack samples per second per CPU (default 99); 0 with --no-profile")
+	noProfile := fs.Bool("no-profile", false, "do not sample PHP stacks (no flame graphs)")
+	noIO := fs.Bool("no-io", false, "do not time SQL/HTTP/Redis/Memcached calls")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -61,6 +66,18 @@ func runAgent(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	if set["log-level"] {
 		cfg.LogLevel = *logLevel
+	}
+	if set["request-probes"] {
+		cfg.RequestProbes = probes.RequestMode(*requestProbes)
+	}
+	if set["profile-hz"] {
+		cfg.Profiling.Hz = *sampleHz
+	}
+	if set["no-profile"] {
+		cfg.Profiling.Enabled = !*noProfile
+	}
+	if set["no-io"] {
+		cfg.IO.Enabled = !*noIO
 	}
 	if set["pid"] {
 		list, err := parsePIDs(*pids)

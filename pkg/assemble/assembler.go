@@ -5,9 +5,11 @@
 package assemble
 
 import (
+	"slices"
 	"time"
 
 	"github.com/tusk-php/tusk/pkg/events"
+	"github.com/tusk-php/tusk/pkg/profile"
 	"github.com/tusk-php/tusk/pkg/trace"
 )
 
@@ -34,6 +36,21 @@ type Options struct {
 	Abandon time.Duration
 	// MaxSpans bounds the spans kept per trace; the rest are counted.
 	MaxSpans int
+	// MaxIOSpans bounds the I/O spans kept per trace.
+	MaxIOSpans int
+	// SQLMaxLength truncates statement text in spans.
+	SQLMaxLength int
+	// RepeatThreshold: this many runs of one statement shape from one call
+	// site in a request flag it (N+1).
+	RepeatThreshold int
+	// Wrappers are more "Class::method" or function name prefixes of the
+	// application's own database/HTTP layer, skipped when choosing an I/O
+	// call's call site (wpdb, Doctrine, Guzzle… are built in).
+	Wrappers []string
+	// Profile receives a finished request's stack samples (may be nil).
+	Profile func(t *trace.Trace, samples []profile.Sample)
+	// SamplePeriod is the sampler's period, recorded on each sample.
+	SamplePeriod time.Duration
 }
 
 // Stats counts what the assembler has done.
@@ -61,7 +78,13 @@ type pending struct {
 	firstSeen  time.Time
 	endSeen    time.Time
 	overflow   int // function spans beyond MaxSpans
+	io         []*ioCall
+	ioOverflow int
+	samples    []profile.Sample // Stack root first; trace fields set at the end
 }
+
+// maxSamplesPerRequest bounds a long request's samples (10 min at 99 Hz).
+const maxSamplesPerRequest = 60000
 
 // Assembler is not safe for concurrent use: the agent feeds it from one
 // goroutine.
@@ -70,6 +93,7 @@ type Assembler struct {
 	emit    func(*trace.Trace)
 	open    map[requestKey]*pending
 	current map[uint32]requestKey // tid → the request it is in
+	procs   map[uint32]*procState
 	stats   Stats
 }
 
@@ -87,7 +111,17 @@ func New(opts Options, emit func(*trace.Trace)) *Assembler {
 	if opts.MaxSpans == 0 {
 		opts.MaxSpans = 10000
 	}
-	return &Assembler{opts: opts, emit: emit, open: map[requestKey]*pending{}, current: map[uint32]requestKey{}}
+	if opts.MaxIOSpans == 0 {
+		opts.MaxIOSpans = 1000
+	}
+	if opts.SQLMaxLength == 0 {
+		opts.SQLMaxLength = 1024
+	}
+	if opts.RepeatThreshold == 0 {
+		opts.RepeatThreshold = 5
+	}
+	return &Assembler{opts: opts, emit: emit, open: map[requestKey]*pending{}, current: map[uint32]requestKey{},
+		procs: map[uint32]*procState{}}
 }
 
 // Stats returns the counters.
@@ -100,6 +134,14 @@ func (a *Assembler) Open() int { return len(a.open) }
 func (a *Assembler) Add(ev events.Event, now time.Time) {
 	a.stats.Events++
 	h := ev.Hdr()
+	if sym, ok := ev.(*events.Symbol); ok {
+		ps := a.proc(h.PID)
+		if len(ps.symbols) >= maxSymbolsPerProcess {
+			clear(ps.symbols) // the BPF side resends what it meets again only after LRU eviction: rare
+		}
+		ps.symbols[symbolKey{sym.Func, sym.Name}] = sym
+		return
+	}
 	key := requestKey{pid: h.PID, tid: h.TID, request: h.Request}
 	if h.Request == 0 {
 		return // not inside a request: nothing to attach it to
@@ -142,8 +184,28 @@ func (a *Assembler) Add(ev events.Event, now time.Time) {
 		p.exceptions = append(p.exceptions, e)
 	case *events.PHPError:
 		p.errors = append(p.errors, e)
+	case *events.IO:
+		a.addIO(p, e)
+	case *events.Sample:
+		if a.opts.Profile == nil || len(p.samples) >= maxSamplesPerRequest {
+			return
+		}
+		frames := a.proc(e.PID).resolveFrames(e.Frames)
+		if len(frames) == 0 {
+			frames = []profile.Frame{{Function: "[php engine]"}} // between PHP frames: startup, shutdown, GC
+		}
+		slices.Reverse(frames) // root first
+		p.samples = append(p.samples, profile.Sample{
+			Time:     a.opts.Clock.Time(e.TS),
+			Stack:    frames,
+			Count:    1,
+			PeriodNs: a.opts.SamplePeriod.Nanoseconds(),
+		})
 	}
 }
+
+// maxSymbolsPerProcess bounds the names kept per PHP process.
+const maxSymbolsPerProcess = 200000
 
 // Flush emits the requests that ended at least Settle ago and abandons the
 // ones that never ended.
@@ -173,6 +235,14 @@ func (a *Assembler) finish(key requestKey, p *pending) {
 		delete(a.current, key.tid)
 	}
 	t := a.build(key, p)
+	if a.opts.Profile != nil && len(p.samples) > 0 {
+		endpoint := t.Name()
+		for i := range p.samples {
+			p.samples[i].Service, p.samples[i].Pool = t.Service, t.Pool
+			p.samples[i].Endpoint, p.samples[i].TraceID = endpoint, t.TraceID
+		}
+		a.opts.Profile(t, p.samples)
+	}
 	a.stats.Traces++
 	if t.Incomplete {
 		a.stats.Incomplete++
@@ -183,6 +253,7 @@ func (a *Assembler) finish(key requestKey, p *pending) {
 // ProcessGone emits, as incomplete, the open requests of a process that
 // exited (a worker killed mid-request never reaches request__shutdown).
 func (a *Assembler) ProcessGone(pid uint32) {
+	delete(a.procs, pid)
 	for key, p := range a.open {
 		if key.pid == pid {
 			if p.end == nil {

@@ -73,6 +73,10 @@ func (a *Assembler) build(key requestKey, p *pending) *trace.Trace {
 		incomplete = true
 	}
 	a.attachEvents(&root, spans, bySeq, p)
+	ioSpans := a.ioSpans(&root, spans, p.io)
+	if p.ioOverflow > 0 {
+		root.SetAttr(trace.AttrDroppedIO, int64(p.ioOverflow))
+	}
 	if root.Status.Code == trace.StatusError {
 		t.Error = true
 	}
@@ -84,6 +88,10 @@ func (a *Assembler) build(key requestKey, p *pending) *trace.Trace {
 	}
 
 	t.Spans = append([]trace.Span{root}, spans...)
+	t.Spans = append(t.Spans, ioSpans...)
+	if n, ok := root.Attributes[trace.AttrNPlusOneGroups].(int64); ok {
+		t.NPlusOne = int(n)
+	}
 	t.StartUnixNano = root.StartUnixNano
 	t.DurationNano = root.DurationNano
 	t.Incomplete = incomplete

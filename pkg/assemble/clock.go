@@ -2,6 +2,7 @@ package assemble
 
 import (
 	"sync/atomic"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -44,3 +45,6 @@ func (c *WallClock) SetOffset(ns int64) { c.offset.Store(ns) }
 
 // Wall converts a monotonic timestamp to Unix nanoseconds.
 func (c *WallClock) Wall(mono uint64) int64 { return int64(mono) + c.offset.Load() }
+
+// Time converts a monotonic timestamp to a time.Time.
+func (c *WallClock) Time(mono uint64) time.Time { return time.Unix(0, c.Wall(mono)) }

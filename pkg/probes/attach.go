@@ -64,8 +64,8 @@ type Attachment struct {
 	// StackOffsets: executor_globals and the frame offsets are known, so
 	// the sampler and the I/O call sites can walk this binary's PHP stacks.
 	StackOffsets bool
-	group       linkGroup
-	closed      bool
+	group        linkGroup
+	closed       bool
 }
 
 // linkGroup is a set of uprobes and the sites they use, closed together.

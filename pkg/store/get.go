@@ -64,5 +64,11 @@ func scanTrace(row scanner) (*trace.Trace, error) {
 		return nil, err
 	}
 	t.Spans = decoded
+	// Not a column (yet): the request span carries it.
+	if root := t.Root(); root != nil {
+		if n, ok := root.Attributes[trace.AttrNPlusOneGroups].(int64); ok {
+			t.NPlusOne = int(n)
+		}
+	}
 	return &t, nil
 }

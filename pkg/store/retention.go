@@ -53,6 +53,11 @@ func (s *Store) applyRetention(ctx context.Context, now time.Time) error {
 		"DELETE FROM traces WHERE rowid IN (SELECT rowid FROM traces WHERE start_ns < ? ORDER BY start_ns LIMIT ?)",
 		now.Add(-s.opts.MaxAge).UnixNano())
 	if err == nil {
+		var expiredProfiles int64
+		expiredProfiles, err = s.expireProfiles(ctx, now.Add(-s.opts.MaxAge))
+		expired += expiredProfiles
+	}
+	if err == nil {
 		var oversize int64
 		var over bool
 		oversize, over, err = s.shrinkToCap(ctx)
@@ -82,6 +87,8 @@ func (s *Store) applyRetention(ctx context.Context, now time.Time) error {
 
 // shrinkToCap deletes the oldest traces if the files exceed MaxBytes, until
 // the pages in use are under sizeTarget of it. over is whether they did.
+// Profiles older than the oldest trace left go with them; once no trace is
+// left, the oldest profiles go (profiles.go).
 func (s *Store) shrinkToCap(ctx context.Context) (deleted int64, over bool, err error) {
 	size, err := s.diskSize(ctx)
 	if err != nil || size <= s.opts.MaxBytes {
@@ -91,22 +98,32 @@ func (s *Store) shrinkToCap(ctx context.Context) (deleted int64, over bool, err 
 	for {
 		used, err := s.usedBytes(ctx)
 		rows := s.stats.traces.Load() - deleted
-		if err != nil || used <= target || rows <= 0 {
+		if err != nil || used <= target {
 			return deleted, true, err
 		}
-		// Estimate how many rows hold the excess; overshooting by one chunk
-		// at most, the loop measures again after each.
-		n := min((used-target)/max(used/rows, 1)+1, retentionChunk)
-		res, err := s.writeDB.ExecContext(ctx,
-			"DELETE FROM traces WHERE rowid IN (SELECT rowid FROM traces ORDER BY start_ns LIMIT ?)", n)
-		if err != nil {
-			return deleted, true, err
+		var affected int64
+		if rows > 0 {
+			// Estimate how many rows hold the excess; overshooting by one
+			// chunk at most, the loop measures again after each.
+			n := min((used-target)/max(used/rows, 1)+1, retentionChunk)
+			res, err := s.writeDB.ExecContext(ctx,
+				"DELETE FROM traces WHERE rowid IN (SELECT rowid FROM traces ORDER BY start_ns LIMIT ?)", n)
+			if err != nil {
+				return deleted, true, err
+			}
+			affected, _ = res.RowsAffected()
 		}
-		affected, _ := res.RowsAffected()
-		if affected == 0 {
-			return deleted, true, nil
+		if affected == 0 { // no trace left: only profiles to delete
+			n, err := s.deleteOldestProfiles(ctx, used, target)
+			if err != nil || n == 0 {
+				return deleted, true, err
+			}
+			continue
 		}
 		deleted += affected
+		if err := s.trimProfilesToTraces(ctx); err != nil {
+			return deleted, true, err
+		}
 	}
 }
 

@@ -39,6 +39,33 @@ var migrations = []string{
 	CREATE INDEX traces_path ON traces (path);
 	-- errors only: a few percent of rows, so a partial index stays small
 	CREATE INDEX traces_error ON traces (start_ns) WHERE error = 1;`,
+
+	// 2: continuous profiles (profiles.go). One row per minute and
+	// (service, pool, endpoint), one per request; the profile blob goes
+	// last, as spans do. Rows are only inserted: duplicates merge on read.
+	`CREATE TABLE profile_minutes (
+		minute   INTEGER NOT NULL, -- unix seconds of the minute's start
+		service  TEXT    NOT NULL,
+		pool     TEXT    NOT NULL,
+		endpoint TEXT    NOT NULL,
+		samples  INTEGER NOT NULL,
+		profile  BLOB    NOT NULL
+	) STRICT;
+	-- time ranges and retention
+	CREATE INDEX profile_minutes_minute ON profile_minutes (minute);
+	-- one endpoint over a long range
+	CREATE INDEX profile_minutes_endpoint ON profile_minutes (endpoint, minute);
+	CREATE TABLE trace_profiles (
+		trace_id BLOB    NOT NULL CHECK (length(trace_id) = 16),
+		start_ns INTEGER NOT NULL, -- first sample
+		service  TEXT    NOT NULL,
+		pool     TEXT    NOT NULL,
+		endpoint TEXT    NOT NULL,
+		samples  INTEGER NOT NULL,
+		profile  BLOB    NOT NULL
+	) STRICT;
+	CREATE INDEX trace_profiles_trace ON trace_profiles (trace_id);
+	CREATE INDEX trace_profiles_start ON trace_profiles (start_ns);`,
 }
 
 // schemaVersion is the version this build writes.

@@ -100,6 +100,8 @@ type Store struct {
 	closeErr  error
 
 	stats counters
+
+	profiles profileQueue // continuous profiles, see profiles.go
 }
 
 // Open opens the store at path, creating the file and its directory as

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -40,7 +41,7 @@ func TestOpenConfiguresSQLite(t *testing.T) {
 			"synchronous":  "1", // NORMAL
 			"busy_timeout": "5000",
 			"auto_vacuum":  "2", // INCREMENTAL
-			"user_version": "1",
+			"user_version": strconv.Itoa(schemaVersion),
 		} {
 			if got := db.q(pragma); got != want {
 				t.Errorf("%s: PRAGMA %s = %s, want %s", db.name, pragma, got, want)

@@ -49,9 +49,12 @@ func (s *Store) runWriter() {
 		case <-s.stop:
 			s.writeQueued(ctx, w)
 			s.giveUp(w)
+			s.writeQueuedProfiles(ctx)
+			s.giveUpProfiles()
 			return
 		}
 		s.writeQueued(ctx, w)
+		s.writeQueuedProfiles(ctx)
 	}
 }
 

@@ -101,6 +101,9 @@ type Summary struct {
 	// mid-request): the trace is shown, but it is known to miss pieces.
 	Incomplete bool `json:"incomplete"`
 	SpanCount  int  `json:"spanCount"`
+	// NPlusOne counts the statements this request repeated from one call
+	// site at least the configured number of times (0: none).
+	NPlusOne int `json:"nPlusOne,omitempty"`
 }
 
 func (s *Summary) Start() time.Time        { return time.Unix(0, s.StartUnixNano) }

@@ -29,6 +29,28 @@ const (
 	AttrTuskLostEvents = "tusk.lost_events"
 	AttrPHPExceptions  = "php.exceptions"
 
+	// Client spans (OpenTelemetry database and HTTP client conventions).
+	AttrDBSystem       = "db.system.name"
+	AttrDBNamespace    = "db.namespace"
+	AttrDBQueryText    = "db.query.text"
+	AttrDBOperation    = "db.operation.name"
+	AttrDBCollection   = "db.collection.name"
+	AttrURLFull        = "url.full"
+	AttrServerPort     = "server.port"
+	AttrErrorType      = "error.type"
+	AttrCodeStacktrace = "code.stacktrace"
+
+	// Tusk's findings.
+	AttrQueryShape     = "tusk.db.query.shape"       // normalised statement used for repeats
+	AttrRepeatCount    = "tusk.db.repeat_count"      // same shape from the same call site in this request
+	AttrNPlusOne       = "tusk.n_plus_one"           // on a span: part of a repeated group
+	AttrNPlusOneGroups = "tusk.n_plus_one.groups"    // on the request span: groups over the threshold
+	AttrNPlusOneQuery  = "tusk.n_plus_one.statement" // the largest group's shape
+	AttrNPlusOneCount  = "tusk.n_plus_one.count"     // and how often it ran
+	AttrNPlusOneSite   = "tusk.n_plus_one.site"      // its call site
+	AttrDroppedIO      = "tusk.dropped_io_spans"
+	AttrTextTruncated  = "tusk.db.query.truncated"
+
 	EventException = "exception"
 	EventPHPError  = "php.error"
 )

@@ -42,10 +42,15 @@ type Options struct {
 	// Logger receives one debug line per request and the errors; nil
 	// discards.
 	Logger *slog.Logger
+	// Profiles serves the /api/v1/profiles routes and a trace's profile;
+	// nil uses Backend when it implements ProfileBackend, else those
+	// routes answer 404.
+	Profiles ProfileBackend
 }
 
 type server struct {
 	backend   Backend
+	profiles  ProfileBackend
 	metrics   http.Handler
 	log       *slog.Logger
 	tokenHash [sha256.Size]byte
@@ -66,6 +71,10 @@ func New(opts Options) http.Handler {
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
+	}
+	s.profiles = opts.Profiles
+	if pb, ok := opts.Backend.(ProfileBackend); ok && s.profiles == nil {
+		s.profiles = pb
 	}
 	if s.hasToken {
 		s.tokenHash = sha256.Sum256([]byte(opts.Token))

@@ -26,5 +26,9 @@ func (s *server) routes() []route {
 		{http.MethodGet, agentapi.PathDeepModes, false, s.listDeepModes},
 		{http.MethodPost, agentapi.PathDeepModes, false, s.enableDeepMode},
 		{http.MethodDelete, agentapi.PathDeepModes + "/{id}", false, s.disableDeepMode},
+		{http.MethodGet, agentapi.PathTraces + "/{id}" + agentapi.PathTraceProfileSuffix, false, s.traceProfile},
+		{http.MethodGet, agentapi.PathProfileFlamegraph, false, s.profileFlamegraph},
+		{http.MethodGet, agentapi.PathProfileTop, false, s.profileTop},
+		{http.MethodGet, agentapi.PathProfilePprof, false, s.profilePprof},
 	}
 }

@@ -1,0 +1,553 @@
+package assemble
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/tusk-php/tusk/pkg/events"
+	"github.com/tusk-php/tusk/pkg/ioattr"
+	"github.com/tusk-php/tusk/pkg/iohooks"
+	"github.com/tusk-php/tusk/pkg/profile"
+	"github.com/tusk-php/tusk/pkg/trace"
+)
+
+// zval types of PHP results (Zend/zend_types.h).
+const (
+	isUndef  = 0
+	isNull   = 1
+	isFalse  = 2
+	isObject = 8
+)
+
+type symbolKey struct {
+	func_, name uint64
+}
+
+// procState is what the assembler knows of one PHP process: the names
+// behind the stack walker's pointers, and the objects I/O calls refer to
+// (a PDO connection's DSN, a prepared statement's text, a curl handle's URL).
+type procState struct {
+	symbols map[symbolKey]*events.Symbol
+	conns   map[uint64]*dbConn
+	stmts   map[uint64]*dbStmt
+	curl    map[uint64]*curlHandle
+}
+
+type dbConn struct {
+	system, namespace, host string
+	port                    int
+}
+
+type dbStmt struct {
+	text string
+	conn *dbConn
+}
+
+type curlHandle struct {
+	url, method string
+	multiStart  uint64
+	multiFrames []profile.Frame
+	multiStatus int     // read while in a multi handle, before its removal
+	last        *ioCall // the latest transfer, for a status read after it
+}
+
+// maxObjects bounds each per-process map: a script leaking handles must not
+// grow the agent without end.
+const maxObjects = 4096
+
+func (a *Assembler) proc(pid uint32) *procState {
+	ps := a.procs[pid]
+	if ps == nil {
+		ps = &procState{
+			symbols: map[symbolKey]*events.Symbol{},
+			conns:   map[uint64]*dbConn{},
+			stmts:   map[uint64]*dbStmt{},
+			curl:    map[uint64]*curlHandle{},
+		}
+		a.procs[pid] = ps
+	}
+	return ps
+}
+
+func putBounded[V any](m map[uint64]V, k uint64, v V) {
+	if _, ok := m[k]; !ok && len(m) >= maxObjects {
+		clear(m)
+	}
+	m[k] = v
+}
+
+// ioCall is one I/O call, resolved when its event arrives (the objects it
+// refers to may change later) and turned into a span when its request ends.
+type ioCall struct {
+	hook       iohooks.Hook
+	start, end uint64
+	system     string
+	namespace  string
+	host       string
+	port       int
+	text       string // SQL, or the URL for HTTP
+	truncated  bool
+	key        string
+	method     string
+	status     int
+	failed     bool
+	errType    string
+	frames     []profile.Frame // innermost first
+	// multiHandle is the easy handle of a transfer seen through curl_multi.
+	multiHandle uint64
+}
+
+// resolveFrames names the walker's frames, innermost first. A frame whose
+// symbol event was lost is shown as such.
+func (ps *procState) resolveFrames(refs []events.FrameRef) []profile.Frame {
+	out := make([]profile.Frame, 0, len(refs))
+	for _, r := range refs {
+		s := ps.symbols[symbolKey{r.Func, r.Name}]
+		if s == nil {
+			out = append(out, profile.Frame{Function: "[unknown]"})
+			continue
+		}
+		f := profile.Frame{Function: s.Function, Class: s.Class, File: s.File, Line: int(r.Line)}
+		if f.Function == "" && s.User {
+			f.Function = "{main}" // top-level code of a file
+		}
+		out = append(out, f)
+	}
+	return out
+}
+
+// subject is the object an I/O call acts on: $this for a method, the first
+// object argument for mysqli's procedural forms.
+func subject(e *events.IO) uint64 {
+	if e.This != 0 {
+		return e.This
+	}
+	for i := 0; i < int(min(e.NumArgs, uint32(len(e.ArgTypes)))); i++ {
+		if e.ArgTypes[i] == isObject {
+			return e.ArgVals[i]
+		}
+	}
+	return 0
+}
+
+// addIO updates the process's objects and returns the call to show, if any.
+func (a *Assembler) addIO(p *pending, e *events.IO) {
+	h, ok := iohooks.ByName(e.Hook)
+	if !ok {
+		return
+	}
+	ps := a.proc(e.PID)
+	frames := ps.resolveFrames(e.Frames)
+	call := &ioCall{hook: h, start: e.Start, end: e.TS, system: string(h.System), frames: frames}
+	dbFailed := e.RetType == isUndef || e.RetType == isNull || e.RetType == isFalse
+
+	switch h.Role {
+	case iohooks.RoleConnect:
+		c := &dbConn{system: string(h.System), host: e.Text, namespace: e.Key}
+		if h.System == iohooks.SystemPDO {
+			c.system, c.namespace, c.host, c.port = ioattr.ParseDSN(e.Text)
+		}
+		obj := e.RetObj
+		if e.This != 0 {
+			obj = e.This
+		} else if h.Name == "mysqli_real_connect" {
+			obj = subject(e)
+		}
+		if obj != 0 && h.System != iohooks.SystemRedis && h.System != iohooks.SystemMemcached {
+			putBounded(ps.conns, obj, c)
+		}
+		return // connections are not spans of their own (yet)
+	case iohooks.RoleSelectDB:
+		if c := ps.conns[subject(e)]; c != nil && e.Key != "" {
+			c.namespace = e.Key
+		} else if obj := subject(e); obj != 0 {
+			putBounded(ps.conns, obj, &dbConn{system: string(h.System), namespace: e.Key})
+		}
+		return
+	case iohooks.RolePrepare:
+		st := &dbStmt{text: e.Text}
+		if h.Name == "mysqli_stmt_prepare" {
+			putBounded(ps.stmts, subject(e), st)
+		} else {
+			st.conn = ps.conns[subject(e)]
+			if e.RetObj != 0 {
+				putBounded(ps.stmts, e.RetObj, st)
+			}
+		}
+		return // the statement runs at execute
+	case iohooks.RoleQuery:
+		call.text = e.Text
+		call.truncated = e.TextLen > uint32(len(e.Text))
+		call.applyConn(ps.conns[subject(e)])
+		call.failed = dbFailed
+	case iohooks.RoleExecute:
+		st := ps.stmts[subject(e)]
+		call.text = e.Text
+		if st != nil {
+			if call.text == "" {
+				call.text = st.text
+			}
+			call.applyConn(st.conn)
+		}
+		call.truncated = e.TextLen > uint32(len(call.text))
+		call.failed = dbFailed
+	case iohooks.RoleCache:
+		call.key = e.Key
+		call.failed = e.RetType == isUndef || e.RetType == isNull
+	case iohooks.RoleHTTPOption:
+		hd := ps.curlHandle(e.Args[0])
+		switch e.Args[1] {
+		case iohooks.CurlOptURL:
+			hd.url, hd.last = e.Text, nil // a new transfer: a later status is not the last one's
+		case iohooks.CurlOptCustomRequest:
+			hd.method = strings.ToUpper(e.Text)
+		case iohooks.CurlOptPostFields:
+			if hd.method == "" || hd.method == "GET" {
+				hd.method = "POST" // the body itself is not kept
+			}
+		case iohooks.CurlOptHTTPGet:
+			hd.method = "GET"
+		}
+		return
+	case iohooks.RoleHTTPPerform:
+		// libcurl runs an easy transfer through its multi interface: drop
+		// the multi add/remove pair it made inside this call.
+		p.io = slices.DeleteFunc(p.io, func(c *ioCall) bool {
+			return c.multiHandle == e.Args[0] && c.start >= e.Start
+		})
+		hd := ps.curlHandle(e.Args[0])
+		call.httpFrom(hd)
+		if code := int32(e.Ret); code != 0 {
+			call.failed, call.errType = true, curlError(code)
+		}
+		hd.last = call
+	case iohooks.RoleHTTPStatus:
+		if hd := ps.curl[e.Args[0]]; hd != nil && int32(e.Ret) == 0 {
+			switch {
+			case hd.multiStart != 0:
+				hd.multiStatus = int(int32(e.Deref))
+			case hd.last != nil:
+				hd.last.status = int(int32(e.Deref))
+			}
+		}
+		return
+	case iohooks.RoleHTTPMultiAdd:
+		hd := ps.curlHandle(e.Args[1])
+		hd.multiStart, hd.multiFrames, hd.multiStatus, hd.last = e.TS, frames, 0, nil
+		return
+	case iohooks.RoleHTTPMultiRemove:
+		hd := ps.curlHandle(e.Args[1])
+		if hd.multiStart == 0 || hd.multiStart < e.Request {
+			return
+		}
+		call.start, call.frames, call.multiHandle = hd.multiStart, hd.multiFrames, e.Args[1]
+		call.httpFrom(hd)
+		call.status = hd.multiStatus
+		hd.multiStart, hd.last = 0, call
+	case iohooks.RoleHTTPStream:
+		call.text, call.method = e.Text, "GET"
+		call.failed = dbFailed
+	default:
+		return
+	}
+	if len(p.io) >= a.opts.MaxIOSpans {
+		p.ioOverflow++
+		return
+	}
+	p.io = append(p.io, call)
+}
+
+func (ps *procState) curlHandle(h uint64) *curlHandle {
+	hd := ps.curl[h]
+	if hd == nil {
+		hd = &curlHandle{}
+		putBounded(ps.curl, h, hd)
+	}
+	return hd
+}
+
+func (c *ioCall) applyConn(conn *dbConn) {
+	if conn == nil {
+		if c.system == string(iohooks.SystemPDO) {
+			c.system = "" // a PDO connection opened before the agent attached: driver unknown
+		}
+		return
+	}
+	c.system, c.namespace, c.host, c.port = conn.system, conn.namespace, conn.host, conn.port
+}
+
+func (c *ioCall) httpFrom(hd *curlHandle) {
+	c.text = hd.url
+	c.method = hd.method
+	if c.method == "" {
+		c.method = "GET"
+	}
+}
+
+// curlErrors names the CURLcode values PHP applications meet most.
+var curlErrors = map[int32]string{
+	1: "CURLE_UNSUPPORTED_PROTOCOL", 3: "CURLE_URL_MALFORMAT", 5: "CURLE_COULDNT_RESOLVE_PROXY",
+	6: "CURLE_COULDNT_RESOLVE_HOST", 7: "CURLE_COULDNT_CONNECT", 22: "CURLE_HTTP_RETURNED_ERROR",
+	28: "CURLE_OPERATION_TIMEDOUT", 35: "CURLE_SSL_CONNECT_ERROR", 47: "CURLE_TOO_MANY_REDIRECTS",
+	52: "CURLE_GOT_NOTHING", 55: "CURLE_SEND_ERROR", 56: "CURLE_RECV_ERROR", 60: "CURLE_PEER_FAILED_VERIFICATION",
+}
+
+func curlError(code int32) string {
+	if s, ok := curlErrors[code]; ok {
+		return s
+	}
+	return "CURLE_" + strconv.Itoa(int(code))
+}
+
+// wrapperPrefixes are classes and functions of database and HTTP layers: the
+// call site shown is the first frame outside them, where the application
+// asked (WordPress's wpdb::query is the nearest frame of every query).
+var wrapperPrefixes = []string{
+	"wpdb::", "WP_Http", "WpOrg\\Requests\\", "Requests", "wp_remote_", "_wp_http_",
+	"Doctrine\\DBAL\\", "Doctrine\\ORM\\", "Illuminate\\Database\\", "Illuminate\\Http\\Client\\",
+	"Drupal\\Core\\Database\\", "Drupal\\mysql\\", "GuzzleHttp\\", "Symfony\\Component\\HttpClient\\",
+	"Predis\\", "Laminas\\Db\\", "Cake\\Database\\", "yii\\db\\", "CI_DB", "PDO::", "PDOStatement::", "mysqli",
+}
+
+func (a *Assembler) isWrapper(f profile.Frame) bool {
+	name := f.Name()
+	for _, list := range [][]string{wrapperPrefixes, a.opts.Wrappers} {
+		for _, p := range list {
+			if strings.HasPrefix(name, p) {
+				return true
+			}
+		}
+	}
+	return strings.Contains(f.File, "/vendor/")
+}
+
+// callSite picks the frame to show: the innermost user frame outside the
+// wrappers, else the innermost user frame.
+func (a *Assembler) callSite(frames []profile.Frame) (profile.Frame, bool) {
+	var first *profile.Frame
+	for i := range frames {
+		f := &frames[i]
+		if f.File == "" {
+			continue // internal function (mysqli_query itself)
+		}
+		if first == nil {
+			first = f
+		}
+		if !a.isWrapper(*f) {
+			return *f, true
+		}
+	}
+	if first != nil {
+		return *first, true
+	}
+	return profile.Frame{}, false
+}
+
+func siteString(f profile.Frame) string {
+	return fmt.Sprintf("%s (%s:%d)", f.Name(), f.File, f.Line)
+}
+
+func stackTrace(frames []profile.Frame) string {
+	var b strings.Builder
+	for _, f := range frames {
+		if b.Len() > 0 {
+			b.WriteByte('\n')
+		}
+		if f.File == "" {
+			b.WriteString(f.Name())
+			continue
+		}
+		b.WriteString(siteString(f))
+	}
+	return b.String()
+}
+
+// ioSpans turns a request's I/O calls into client spans under parent (the
+// request span or the innermost deep-mode span around the call) and flags
+// repeated statements.
+func (a *Assembler) ioSpans(root *trace.Span, fnSpans []trace.Span, calls []*ioCall) []trace.Span {
+	spans := make([]trace.Span, 0, len(calls))
+	type group struct {
+		shape, site string
+		idx         []int
+	}
+	groups := map[string]*group{}
+	for _, c := range calls {
+		s := trace.Span{
+			SpanID:        trace.NewSpanID(),
+			ParentSpanID:  root.SpanID,
+			Kind:          trace.KindClient,
+			StartUnixNano: a.opts.Clock.Wall(c.start),
+			Status:        trace.Status{Code: trace.StatusUnset},
+		}
+		if c.end > c.start {
+			s.DurationNano = int64(c.end - c.start)
+		}
+		s.ParentSpanID = enclosingSpan(root.SpanID, fnSpans, s.StartUnixNano, s.End().UnixNano())
+		site, hasSite := a.callSite(c.frames)
+		if hasSite {
+			s.SetAttr(trace.AttrCodeFunction, site.Name())
+			s.SetAttr(trace.AttrCodeFilePath, site.File)
+			if site.Line > 0 {
+				s.SetAttr(trace.AttrCodeLineNumber, int64(site.Line))
+			}
+		}
+		if len(c.frames) > 0 {
+			s.SetAttr(trace.AttrCodeStacktrace, stackTrace(c.frames))
+		}
+		switch c.hook.System {
+		case iohooks.SystemHTTP:
+			a.describeHTTP(&s, c)
+		case iohooks.SystemRedis, iohooks.SystemMemcached:
+			a.describeCache(&s, c)
+		default:
+			shape := a.describeSQL(&s, c)
+			if shape != "" && hasSite {
+				k := shape + "\x00" + siteString(site)
+				g := groups[k]
+				if g == nil {
+					g = &group{shape: shape, site: siteString(site)}
+					groups[k] = g
+				}
+				g.idx = append(g.idx, len(spans))
+			}
+		}
+		if c.failed && s.Status.Code != trace.StatusError {
+			s.Status = trace.Status{Code: trace.StatusError, Message: c.errType}
+		}
+		if c.errType != "" {
+			s.SetAttr(trace.AttrErrorType, c.errType)
+		} else if c.failed {
+			s.SetAttr(trace.AttrErrorType, "call failed")
+		}
+		spans = append(spans, s)
+	}
+
+	var flagged []*group
+	for _, g := range groups {
+		for _, i := range g.idx {
+			spans[i].SetAttr(trace.AttrRepeatCount, int64(len(g.idx)))
+		}
+		if len(g.idx) >= a.opts.RepeatThreshold {
+			flagged = append(flagged, g)
+			for _, i := range g.idx {
+				spans[i].SetAttr(trace.AttrNPlusOne, true)
+			}
+		}
+	}
+	if len(flagged) > 0 {
+		sort.Slice(flagged, func(i, j int) bool {
+			if len(flagged[i].idx) != len(flagged[j].idx) {
+				return len(flagged[i].idx) > len(flagged[j].idx)
+			}
+			return flagged[i].shape < flagged[j].shape
+		})
+		top := flagged[0]
+		root.SetAttr(trace.AttrNPlusOneGroups, int64(len(flagged)))
+		root.SetAttr(trace.AttrNPlusOneQuery, top.shape)
+		root.SetAttr(trace.AttrNPlusOneCount, int64(len(top.idx)))
+		root.SetAttr(trace.AttrNPlusOneSite, top.site)
+	}
+	return spans
+}
+
+// enclosingSpan is the innermost deep-mode span around [start, end], or
+// the request span.
+func enclosingSpan(rootID trace.SpanID, fnSpans []trace.Span, start, end int64) trace.SpanID {
+	best, bestDur := rootID, int64(-1)
+	for i := range fnSpans {
+		f := &fnSpans[i]
+		if f.StartUnixNano <= start && f.End().UnixNano() >= end && (bestDur < 0 || f.DurationNano < bestDur) {
+			best, bestDur = f.SpanID, f.DurationNano
+		}
+	}
+	return best
+}
+
+// describeSQL names a SQL span and returns the statement's shape.
+func (a *Assembler) describeSQL(s *trace.Span, c *ioCall) string {
+	text, cut := ioattr.TruncateSQL(c.text, a.opts.SQLMaxLength)
+	op := ioattr.SQLOperation(c.text)
+	table := ioattr.SQLTable(c.text)
+	switch {
+	case op != "" && table != "":
+		s.Name = op + " " + table
+	case op != "":
+		s.Name = op
+	default:
+		s.Name = "SQL"
+	}
+	if c.system != "" {
+		s.SetAttr(trace.AttrDBSystem, c.system)
+	}
+	if c.namespace != "" {
+		s.SetAttr(trace.AttrDBNamespace, c.namespace)
+	}
+	if c.host != "" {
+		s.SetAttr(trace.AttrServerAddress, c.host)
+	}
+	if c.port != 0 {
+		s.SetAttr(trace.AttrServerPort, int64(c.port))
+	}
+	if text != "" {
+		s.SetAttr(trace.AttrDBQueryText, text)
+	}
+	if cut || c.truncated {
+		s.SetAttr(trace.AttrTextTruncated, true)
+	}
+	if op != "" {
+		s.SetAttr(trace.AttrDBOperation, op)
+	}
+	if table != "" {
+		s.SetAttr(trace.AttrDBCollection, table)
+	}
+	if c.text == "" || c.truncated {
+		return "" // the shape of a cut statement is not comparable
+	}
+	shape := ioattr.NormalizeSQL(c.text)
+	s.SetAttr(trace.AttrQueryShape, shape)
+	return shape
+}
+
+func (a *Assembler) describeHTTP(s *trace.Span, c *ioCall) {
+	s.Name = c.method
+	s.SetAttr(trace.AttrHTTPMethod, c.method)
+	if c.text != "" {
+		s.SetAttr(trace.AttrURLFull, ioattr.RedactURL(c.text))
+		if u, err := url.Parse(c.text); err == nil && u.Host != "" {
+			host, port, err := net.SplitHostPort(u.Host)
+			if err != nil {
+				host = u.Host
+			}
+			s.SetAttr(trace.AttrServerAddress, host)
+			if n, err := strconv.Atoi(port); err == nil {
+				s.SetAttr(trace.AttrServerPort, int64(n))
+			}
+		}
+	}
+	if c.status != 0 {
+		s.SetAttr(trace.AttrHTTPStatusCode, int64(c.status))
+		if c.status >= 400 {
+			s.Status = trace.Status{Code: trace.StatusError, Message: fmt.Sprintf("HTTP %d", c.status)}
+			if c.errType == "" {
+				c.errType = strconv.Itoa(c.status)
+			}
+		}
+	}
+}
+
+func (a *Assembler) describeCache(s *trace.Span, c *ioCall) {
+	s.Name = c.hook.Command
+	s.SetAttr(trace.AttrDBSystem, c.system)
+	s.SetAttr(trace.AttrDBOperation, c.hook.Command)
+	if c.key != "" {
+		s.SetAttr(trace.AttrDBQueryText, c.hook.Command+" "+c.key)
+	} else {
+		s.SetAttr(trace.AttrDBQueryText, c.hook.Command)
+	}
+}
