@@ -1,7 +1,13 @@
 package agent
 
 import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/tusk-php/tusk/pkg/agentapi"
 	"github.com/tusk-php/tusk/pkg/profile"
+	"github.com/tusk-php/tusk/pkg/store"
 	"github.com/tusk-php/tusk/pkg/trace"
 )
 
@@ -11,4 +17,14 @@ func (a *Agent) addSamples(_ *trace.Trace, samples []profile.Sample) {
 	for _, s := range samples {
 		a.profiles.Add(s)
 	}
+}
+
+// Profile serves the profile routes (flame graph, top functions, pprof) from
+// the store; the API server finds it on the Backend.
+func (a *Agent) Profile(ctx context.Context, q agentapi.ProfileQuery) (*profile.Profile, error) {
+	p, err := a.store.Profile(ctx, store.ProfileQuery(q))
+	if errors.Is(err, store.ErrInvalidQuery) {
+		return nil, fmt.Errorf("%w: %w", agentapi.ErrBadRequest, err)
+	}
+	return p, err
 }
