@@ -26,13 +26,13 @@ generated_up_to_date() {
 
 step generate generated_up_to_date
 step go-vet go vet ./... 
-step go-vet-integration go vet -tags integration ./tests/... ./pkg/probes/
+step go-vet-integration go vet -tags integration ./tests/... ./pkg/probes/ ./pkg/phpfuncs/
 step go-unit go test -count=1 -v ./...
 # PHP 7.4 and 8.4 for tests/integration/versions_test.go: cached debootstrap
 # chroots (minutes the first time, instant after). A failed build fails here.
 step chroot-bullseye tests/chroots/build.sh bullseye
 step chroot-trixie tests/chroots/build.sh trixie
-step go-integration go test -count=1 -v -p 1 -tags integration ./pkg/probes/ ./tests/...
+step go-integration go test -count=1 -v -p 1 -timeout 30m -tags integration ./pkg/probes/ ./pkg/phpfuncs/ ./tests/...
 step web-typecheck npm run --silent typecheck
 step web-lint npm run --silent lint
 step web-jest npm run --silent test:ci

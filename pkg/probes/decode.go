@@ -181,7 +181,10 @@ func decodeSample(raw []byte) (events.Event, error) {
 	if n > len(r.Frames) || sampleFramesOffset+n*frameRefSize > len(raw) {
 		return nil, fmt.Errorf("sample record of %d bytes cannot hold %d frames", len(raw), n)
 	}
-	frames := unsafe.Slice((*ioFrameRef)(unsafe.Pointer(&raw[sampleFramesOffset])), n)
+	var frames []ioFrameRef
+	if n > 0 { // a sample outside PHP code has none, and may end right here
+		frames = unsafe.Slice((*ioFrameRef)(unsafe.Pointer(&raw[sampleFramesOffset])), n)
+	}
 	return &events.Sample{
 		Header: header((*requestEventHeader)(unsafe.Pointer(&r.H))),
 		CPU:    r.Cpu,

@@ -172,3 +172,53 @@ func TestDecodeFunctionAndErrors(t *testing.T) {
 		t.Fatal("empty record decoded")
 	}
 }
+
+// TestDecodeSampleRecords covers what the sampler sends: a record cut after
+// its last frame, with no frames at all (a thread between PHP calls), and
+// records that lie about their frame count.
+func TestDecodeSampleRecords(t *testing.T) {
+	record := func(n uint32, frames int) []byte {
+		raw := make([]byte, sampleFramesOffset+frames*frameRefSize)
+		raw[kindOffset] = byte(events.KindSample)
+		*(*uint32)(unsafe.Pointer(&raw[unsafe.Offsetof(ioSampleEvent{}.Nframes)])) = n
+		for i := range frames {
+			*(*uint64)(unsafe.Pointer(&raw[sampleFramesOffset+i*frameRefSize])) = uint64(0x1000 + i)
+		}
+		return raw
+	}
+	tr := &Tracer{}
+	for _, c := range []struct {
+		n, frames int
+		ok        bool
+	}{{0, 0, true}, {3, 3, true}, {128, 128, true}, {4, 3, false}, {129, 129, false}} {
+		ev, err := tr.decodeEvent(record(uint32(c.n), c.frames))
+		if (err == nil) != c.ok {
+			t.Errorf("%d frames in %d: err %v", c.n, c.frames, err)
+			continue
+		}
+		if err != nil {
+			continue
+		}
+		s := ev.(*events.Sample)
+		if len(s.Frames) != c.n || (c.n > 0 && s.Frames[c.n-1].Func != uint64(0x1000+c.n-1)) {
+			t.Errorf("decoded %+v", s.Frames)
+		}
+	}
+	if _, err := tr.decodeEvent(record(0, 0)[:sampleFramesOffset-1]); err == nil {
+		t.Error("a truncated header decoded")
+	}
+}
+
+// FuzzDecodeEvent: whatever the ring buffer holds, decoding returns an
+// event or an error; it never panics (the agent reads millions of records).
+func FuzzDecodeEvent(f *testing.F) {
+	for k := events.KindRequestStart; k <= events.KindIO; k++ {
+		seed := make([]byte, sampleFramesOffset+2*frameRefSize)
+		seed[kindOffset] = byte(k)
+		f.Add(seed)
+	}
+	tr := &Tracer{}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		_, _ = tr.decodeEvent(raw)
+	})
+}

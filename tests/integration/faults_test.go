@@ -44,6 +44,14 @@ func TestAgentKilledUnderLoad(t *testing.T) {
 	go func() {
 		defer close(killed)
 		for {
+			select {
+			case err := <-a.done:
+				// A crash must fail the test, not leave it polling forever.
+				t.Errorf("the agent exited (%v) before it was killed:\n%s", err, a.log.String())
+				a.done <- err // for the wait below
+				return
+			default:
+			}
 			st, err := a.client.Status(context.Background())
 			if err == nil && st.Store.Written > 0 && done.Load() >= clients*perClient/3 {
 				committed = int64(st.Store.Written)
