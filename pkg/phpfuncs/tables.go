@@ -30,18 +30,6 @@ const (
 // PHP 5.
 const zendInternalFunction = 1
 
-// Offsets of function_table and class_table in zend_compiler_globals on
-// 64-bit builds: the struct starts {zend_stack loop_var_stack (24 bytes);
-// active_class_entry; compiled_filename; int zend_lineno; active_op_array;
-// function_table; class_table} in every PHP from 7.0 to 8.5. They belong in
-// phpoffsets (tables.compilerFunctionTable/compilerClassTable, generated
-// like the rest); TestCompilerGlobalsOffsetsMatchTheHeaders checks them
-// against the installed headers meanwhile.
-const (
-	cgFunctionTable = 56
-	cgClassTable    = 64
-)
-
 // memReader reads the target process's memory; tests feed synthetic memory.
 type memReader interface {
 	ReadAt(addr uint64, buf []byte) error
@@ -70,8 +58,8 @@ func newLayout(o *phpoffsets.Offsets) (layout, error) {
 	l := layout{
 		egFunctionTable: uint64(t.FunctionTable),
 		egClassTable:    uint64(t.ClassTable),
-		cgFunctionTable: cgFunctionTable,
-		cgClassTable:    cgClassTable,
+		cgFunctionTable: uint64(t.CompilerFunctionTable),
+		cgClassTable:    uint64(t.CompilerClassTable),
 		htArData:        uint64(t.HashArData),
 		htNumUsed:       uint64(t.HashNumUsed),
 		bucketSize:      uint64(t.BucketSize),

@@ -65,17 +65,20 @@ type Executor struct {
 // (Zend/zend_types.h HashTable/Bucket, zend_compile.h), which the agent walks
 // in a worker's memory to find internal functions' C handlers.
 type Tables struct {
-	FunctionTable      uint16 `json:"functionTable"` // executor_globals.function_table (HashTable *)
-	ClassTable         uint16 `json:"classTable"`    // executor_globals.class_table (HashTable *)
-	HashArData         uint16 `json:"hashArData"`
-	HashNumUsed        uint16 `json:"hashNumUsed"`
-	BucketSize         uint16 `json:"bucketSize"`
-	BucketKey          uint16 `json:"bucketKey"`          // zend_string *; the zval is at 0
-	ClassFunctionTable uint16 `json:"classFunctionTable"` // zend_class_entry.function_table (embedded)
-	InternalHandler    uint16 `json:"internalHandler"`    // zend_internal_function.handler
-	InternalModule     uint16 `json:"internalModule"`
-	ZvalTypePtr        uint8  `json:"zvalTypePtr"`   // IS_PTR
-	ZvalTypeUndef      uint8  `json:"zvalTypeUndef"` // IS_UNDEF: a deleted bucket
+	FunctionTable uint16 `json:"functionTable"` // executor_globals.function_table (HashTable *)
+	ClassTable    uint16 `json:"classTable"`    // executor_globals.class_table (HashTable *)
+	// compiler_globals' pointers to the same tables, set from engine start.
+	CompilerFunctionTable uint16 `json:"compilerFunctionTable"`
+	CompilerClassTable    uint16 `json:"compilerClassTable"`
+	HashArData            uint16 `json:"hashArData"`
+	HashNumUsed           uint16 `json:"hashNumUsed"`
+	BucketSize            uint16 `json:"bucketSize"`
+	BucketKey             uint16 `json:"bucketKey"`          // zend_string *; the zval is at 0
+	ClassFunctionTable    uint16 `json:"classFunctionTable"` // zend_class_entry.function_table (embedded)
+	InternalHandler       uint16 `json:"internalHandler"`    // zend_internal_function.handler
+	InternalModule        uint16 `json:"internalModule"`
+	ZvalTypePtr           uint8  `json:"zvalTypePtr"`   // IS_PTR
+	ZvalTypeUndef         uint8  `json:"zvalTypeUndef"` // IS_UNDEF: a deleted bucket
 }
 
 // Offsets is one generated table.

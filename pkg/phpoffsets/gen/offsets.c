@@ -112,6 +112,10 @@ int main(void)
 	printf("  \"tables\": {\n");
 	FIELD("functionTable", offsetof(zend_executor_globals, function_table), 0);
 	FIELD("classTable", offsetof(zend_executor_globals, class_table), 0);
+	/* executor_globals' table pointers are set when a request starts; before
+	 * that (the master, a fresh worker) only compiler_globals has them. */
+	FIELD("compilerFunctionTable", offsetof(zend_compiler_globals, function_table), 0);
+	FIELD("compilerClassTable", offsetof(zend_compiler_globals, class_table), 0);
 	FIELD("hashArData", offsetof(HashTable, arData), 0);
 	FIELD("hashNumUsed", offsetof(HashTable, nNumUsed), 0);
 	FIELD("bucketSize", sizeof(Bucket), 0);
