@@ -44,7 +44,7 @@ func TestRequestSpansOnOtherPHPVersions(t *testing.T) {
 			root := chrootPHP(t, v.suite, v.php)
 			// opcache with the JIT, as production runs; StartFPM drops the JIT
 			// settings for 7.4, whose opcache has none.
-			s := startFixture(t, stack.StackOptions{ChrootPHP: root, FPMIniArgs: jitOn})
+			s := startFixture(t, stack.StackOptions{ChrootPHP: root, FPMIniArgs: jitOn, WithMariaDB: true})
 			if s.FPM.PHPVersion != v.php {
 				t.Fatalf("stack runs PHP %q, want %s", s.FPM.PHPVersion, v.php)
 			}
@@ -60,7 +60,7 @@ func TestRequestSpansOnOtherPHPVersions(t *testing.T) {
 				t.Fatalf("opcache.php in PHP %s: %q, want opcache on, jit %t", v.php, body, wantJIT)
 			}
 
-			a := launchAgent(t, tempDir(t, "tusk-agent-"), "--pid", fmt.Sprint(s.FPM.MasterPID))
+			a := launchAgent(t, tempDir(t, "tusk-agent-"), "--pid", fmt.Sprint(s.FPM.MasterPID), "--profile-hz", "499")
 			bin := waitAttached(t, a, s)
 			// Debian's 7.4 is built with DTrace (USDT probes); trixie's 8.4 is
 			// not, so the agent catches its requests another way.
@@ -115,7 +115,59 @@ func TestRequestSpansOnOtherPHPVersions(t *testing.T) {
 					t.Errorf("%s: server.address = %v, want the Host header", r.request, got)
 				}
 			}
+			checkSQLAndFlameGraph(t, a, s)
 		})
+	}
+}
+
+// TestSQLAndFlameGraphWithDTraceFunctionProbesEnabled runs the always-on
+// checks on 8.2 started with USE_ZEND_DTRACE=1 (which turns the JIT off and
+// makes PHP call its function probes' semaphore checks): the same spans and
+// profiles come out. TestIOSpansWithCallSites and the flame graph test cover
+// 8.2 without it.
+func TestSQLAndFlameGraphWithDTraceFunctionProbesEnabled(t *testing.T) {
+	s := startFixture(t, stack.StackOptions{FPMEnv: []string{"USE_ZEND_DTRACE=1"}, FPMIniArgs: jitOn, WithMariaDB: true})
+	a := startAgent(t, s, "--profile-hz", "499")
+	checkSQLAndFlameGraph(t, a, s)
+}
+
+// checkSQLAndFlameGraph asserts, for whatever PHP the stack runs, a SQL span
+// with its PHP call site and a sampled flame graph whose hottest function is
+// the one the fixture burns CPU in.
+func checkSQLAndFlameGraph(t *testing.T, a *agentProc, s *stack.Stack) {
+	t.Helper()
+	if code, body := get(t, s, "/io/sql.php"); code != 200 {
+		t.Fatalf("io/sql.php: %d %s", code, body)
+	}
+	tr := a.onlyTrace(t, "/io/sql.php")
+	count := ioSpan(t, tr, trace.AttrDBQueryText, "SELECT COUNT(*) FROM posts")
+	checkSite(t, count, "count_posts", "io/sql.php", 14)
+	if count.Attributes[trace.AttrDBSystem] != "mysql" || count.Attributes[trace.AttrDBNamespace] != "tusk_fixture" {
+		t.Errorf("SQL span attributes %v", count.Attributes)
+	}
+
+	if code, _ := get(t, s, "/burn.php?ms=300"); code != 200 {
+		t.Fatal("burn.php failed")
+	}
+	burn := a.onlyTrace(t, "/burn.php")
+	var fg *agentapi.Flamegraph
+	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		var err error
+		if fg, err = a.client.TraceProfile(context.Background(), burn.TraceID, 0); err == nil && fg.Total > 0 {
+			break
+		}
+	}
+	if fg == nil || fg.Total < 10 {
+		t.Fatalf("flame graph of burn.php: %+v", fg)
+	}
+	var hottest agentapi.FlameNode
+	for _, n := range fg.Nodes {
+		if n.Level > 0 && n.Self > hottest.Self {
+			hottest = n
+		}
+	}
+	if hottest.Label != "burn" || !strings.HasSuffix(hottest.File, "/tests/fixtures/app/burn.php") {
+		t.Errorf("hottest function %+v of %d samples, want burn (burn.php)", hottest, fg.Total)
 	}
 }
 
