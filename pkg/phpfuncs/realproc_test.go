@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -179,6 +180,12 @@ func checkCodeMatchesFile(t *testing.T, pid int, h Handler) {
 	defer fd.Close()
 	if _, err := fd.ReadAt(file, int64(h.FileOffset)); err != nil {
 		t.Fatal(err)
+	}
+	// A uprobe already on the function (another tracer, or the agent in a
+	// test running beside this one) shows as int3 at its first byte.
+	const int3 = 0xcc
+	if mem[0] == int3 && runtime.GOARCH == "amd64" {
+		mem[0] = file[0]
 	}
 	if string(mem) != string(file) {
 		t.Errorf("%s: memory at %#x is % x, %s at %#x is % x", h.Name, h.Addr, mem, h.OpenPath, h.FileOffset, file)
