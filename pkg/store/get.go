@@ -11,7 +11,7 @@ import (
 
 // summaryColumns are the columns scanSummary reads, in its order.
 const summaryColumns = `trace_id, start_ns, duration_ns, service, pool, host, method, path,
-	status, error, incomplete, span_count`
+	status, error, incomplete, span_count, n_plus_one`
 
 const selectTrace = `SELECT ` + summaryColumns + `, spans FROM traces WHERE trace_id = ?`
 
@@ -41,7 +41,7 @@ func scanSummary(row scanner, sum *trace.Summary, extra ...any) error {
 	var id []byte
 	dest := append([]any{&id, &sum.StartUnixNano, &sum.DurationNano, &sum.Service, &sum.Pool,
 		&sum.Host, &sum.Method, &sum.Path, &sum.StatusCode, &sum.Error, &sum.Incomplete,
-		&sum.SpanCount}, extra...)
+		&sum.SpanCount, &sum.NPlusOne}, extra...)
 	if err := row.Scan(dest...); err != nil {
 		return err
 	}
@@ -64,11 +64,5 @@ func scanTrace(row scanner) (*trace.Trace, error) {
 		return nil, err
 	}
 	t.Spans = decoded
-	// Not a column (yet): the request span carries it.
-	if root := t.Root(); root != nil {
-		if n, ok := root.Attributes[trace.AttrNPlusOneGroups].(int64); ok {
-			t.NPlusOne = int(n)
-		}
-	}
 	return &t, nil
 }

@@ -12,7 +12,7 @@ import (
 // asking for the id then sees both requests, as a trace should.
 
 const updateMerged = `UPDATE traces SET start_ns = ?, duration_ns = ?, service = ?, pool = ?,
-	host = ?, method = ?, path = ?, status = ?, error = ?, incomplete = ?, span_count = ?, spans = ?
+	host = ?, method = ?, path = ?, status = ?, error = ?, incomplete = ?, span_count = ?, n_plus_one = ?, spans = ?
 	WHERE trace_id = ?`
 
 // mergeInto merges t into the stored row with the same trace id.
@@ -57,5 +57,6 @@ func mergeTraces(a, b *trace.Trace) *trace.Trace {
 	merged.SpanCount = max(outer.SpanCount, len(outer.Spans)) + added
 	merged.Error = a.Error || b.Error
 	merged.Incomplete = a.Incomplete || b.Incomplete
+	merged.NPlusOne = a.NPlusOne + b.NPlusOne // two requests' findings
 	return &merged
 }

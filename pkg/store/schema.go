@@ -66,6 +66,9 @@ var migrations = []string{
 	) STRICT;
 	CREATE INDEX trace_profiles_trace ON trace_profiles (trace_id);
 	CREATE INDEX trace_profiles_start ON trace_profiles (start_ns);`,
+
+	// 3: repeated statements (N+1) found in the request, for search rows.
+	`ALTER TABLE traces ADD COLUMN n_plus_one INTEGER NOT NULL DEFAULT 0;`,
 }
 
 // schemaVersion is the version this build writes.

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tusk-php/tusk/pkg/trace"
 )
 
 func TestOptionsDefaults(t *testing.T) {
@@ -172,5 +174,38 @@ func TestCalledAfterClose(t *testing.T) {
 	}
 	if err := s.ApplyRetention(ctx, time.Now()); !errors.Is(err, ErrClosed) {
 		t.Errorf("ApplyRetention: %v", err)
+	}
+}
+
+// TestNPlusOneCountIsSearchable: the number of repeated-statement groups a
+// request had comes back in search rows and with the trace.
+func TestNPlusOneCountIsSearchable(t *testing.T) {
+	s := openTestStore(t, Options{})
+	traces := newTraceMaker(7).makeN(3, time.Now())
+	traces[1].NPlusOne = 2
+	for _, tr := range traces {
+		s.Add(tr)
+	}
+	if err := s.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := s.Search(context.Background(), trace.Query{Limit: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := 0
+	for _, r := range rows {
+		want := 0
+		if r.TraceID == traces[1].TraceID {
+			want = 2
+		}
+		if r.NPlusOne != want {
+			t.Errorf("trace %s: NPlusOne %d, want %d", r.TraceID, r.NPlusOne, want)
+		}
+		found++
+	}
+	got, err := s.Get(context.Background(), traces[1].TraceID)
+	if err != nil || got.NPlusOne != 2 || found != 3 {
+		t.Fatalf("get: %v %+v (%d rows)", err, got, found)
 	}
 }

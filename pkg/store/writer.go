@@ -24,8 +24,8 @@ type writer struct {
 }
 
 const insertTrace = `INSERT INTO traces (trace_id, start_ns, duration_ns, service, pool, host,
-	method, path, status, error, incomplete, span_count, spans)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	method, path, status, error, incomplete, span_count, n_plus_one, spans)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 	ON CONFLICT (trace_id) DO NOTHING`
 
 // runWriter is the one goroutine that writes to the file: batches, retention,
@@ -167,7 +167,7 @@ func traceRow(t *trace.Trace, spans []byte) []any {
 	}
 	return []any{
 		t.TraceID[:], t.StartUnixNano, t.DurationNano, t.Service, t.Pool, t.Host,
-		t.Method, t.Path, t.StatusCode, t.Error, t.Incomplete, spanCount, spans,
+		t.Method, t.Path, t.StatusCode, t.Error, t.Incomplete, spanCount, t.NPlusOne, spans,
 	}
 }
 
