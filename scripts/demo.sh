@@ -69,7 +69,15 @@ id=$(curl -s -H "Authorization: Bearer $(cat "$dir/token")" "http://$api/api/v1/
 if [ -n "$id" ]; then
   bin/tusk-agent trace "$id" >"$dir/trace.txt" # not piped into head: pipefail would end the script
   head -40 "$dir/trace.txt"
+  echo
+  echo "==> SQL spans of that request, with their PHP call site"
+  grep -E "SELECT|INSERT|UPDATE|DELETE|SHOW|SET " "$dir/trace.txt" | head -8 || true
 fi
+echo
+echo "==> tusk-agent profile: where 20 front-page requests spent PHP CPU time (stack samples)"
+for _ in $(seq 20); do curl -s -o /dev/null "http://127.0.0.1:$port/"; done
+sleep 1 # the last requests reach the profile once they end
+bin/tusk-agent profile --from 2m --pool wordpress --top 10 || true
 
 cat <<MSG
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/tusk-php/tusk/pkg/agentapi"
 	"github.com/tusk-php/tusk/pkg/profile"
@@ -22,9 +23,20 @@ func (a *Agent) addSamples(_ *trace.Trace, samples []profile.Sample) {
 // Profile serves the profile routes (flame graph, top functions, pprof) from
 // the store; the API server finds it on the Backend.
 func (a *Agent) Profile(ctx context.Context, q agentapi.ProfileQuery) (*profile.Profile, error) {
+	q = q.WithDefaults(time.Now())
 	p, err := a.store.Profile(ctx, store.ProfileQuery(q))
 	if errors.Is(err, store.ErrInvalidQuery) {
 		return nil, fmt.Errorf("%w: %w", agentapi.ErrBadRequest, err)
 	}
-	return p, err
+	if err != nil {
+		return nil, err
+	}
+	// The current minute (and requests that just ended) are still in the
+	// aggregator: a flame graph of "the last 5 minutes" includes them.
+	a.profiles.MergeOpen(p, q.TraceID, func(l profile.Labels, start, end time.Time) bool {
+		return end.After(q.From) && start.Before(q.To) &&
+			(q.Service == "" || q.Service == l.Service) && (q.Pool == "" || q.Pool == l.Pool) &&
+			(q.Endpoint == "" || q.Endpoint == l.Endpoint)
+	})
+	return p, nil
 }

@@ -294,3 +294,25 @@ func sortBuckets(bs []Bucket) {
 		)
 	})
 }
+
+// MergeOpen adds to p what is still in memory and matches: the minute
+// buckets not yet handed to the sink (match gets their labels and minute),
+// or, with traceID set, that request's open profile. A query then sees the
+// last minute's samples before they are stored. A bucket is either here or
+// on its way to the sink, never both, so nothing is counted twice.
+func (a *Aggregator) MergeOpen(p *Profile, traceID trace.TraceID, match func(l Labels, start, end time.Time) bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if !traceID.IsZero() {
+		if tb := a.traces[traceID]; tb != nil {
+			p.Merge(tb.profile)
+		}
+		return
+	}
+	for key, mp := range a.minutes {
+		start := time.Unix(key.minute, 0).UTC()
+		if match(key.Labels, start, start.Add(time.Minute)) {
+			p.Merge(mp)
+		}
+	}
+}

@@ -269,3 +269,38 @@ func sum(p *Profile) int64 {
 	}
 	return n
 }
+
+func TestMergeOpenSeesWhatIsNotFlushedYet(t *testing.T) {
+	var c collector
+	a := NewAggregator(c.sink, AggregatorOptions{})
+	samples := handSamples(t0)
+	var id trace.TraceID
+	id[0] = 9
+	for _, s := range samples {
+		s.TraceID = id
+		a.Add(s)
+	}
+	all := func(Labels, time.Time, time.Time) bool { return true }
+	p := NewProfile(100)
+	a.MergeOpen(p, trace.TraceID{}, all)
+	if want := int64(len(samples)); p.Total() != want {
+		t.Fatalf("open minute: %d samples, want %d", p.Total(), want)
+	}
+	p = NewProfile(100)
+	a.MergeOpen(p, id, all)
+	if p.Total() != int64(len(samples)) {
+		t.Fatalf("open request: %d samples", p.Total())
+	}
+	p = NewProfile(100)
+	a.MergeOpen(p, trace.TraceID{}, func(l Labels, _, _ time.Time) bool { return l.Pool == "no-such-pool" })
+	if p.Total() != 0 {
+		t.Fatalf("filter ignored: %d samples", p.Total())
+	}
+	// Once flushed, the samples are the sink's: not counted again here.
+	a.FlushAll()
+	p = NewProfile(100)
+	a.MergeOpen(p, trace.TraceID{}, all)
+	if p.Total() != 0 || len(c.take()) == 0 {
+		t.Fatalf("after flush: %d samples still open", p.Total())
+	}
+}
