@@ -59,6 +59,9 @@ func flags(s *trace.Summary) []string {
 	if s.Incomplete {
 		f = append(f, "INCOMPLETE")
 	}
+	if s.NPlusOne > 0 {
+		f = append(f, "N+1")
+	}
 	return f
 }
 
