@@ -148,8 +148,8 @@ func (a *Agent) attachBinary(p discover.Process) *binaryState {
 	att, err := a.tracer.Attach(info, p.ExeOpenPath, a.cfg.RequestProbes)
 	switch {
 	case errors.Is(err, probes.ErrNoDTrace):
-		b.reason = fmt.Sprintf("PHP %s at %s was built without DTrace (--enable-dtrace): it has no USDT request probes. "+
-			"Debian/Ubuntu packages have them; for other builds the uprobe fallback is needed", info.Version, p.Exe)
+		b.reason = fmt.Sprintf("PHP %s at %s was built without DTrace (--enable-dtrace): it has no USDT request probes, "+
+			"and request_probes is usdt; set it to auto or uprobe to trace it through php_request_startup/shutdown", info.Version, p.Exe)
 	case errors.Is(err, probes.ErrZTS):
 		b.reason = fmt.Sprintf("PHP %s at %s is a thread-safe (ZTS) build, which is not supported yet", info.Version, p.Exe)
 	case err != nil:

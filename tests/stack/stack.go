@@ -19,6 +19,8 @@ type StackOptions struct {
 	FPMEnv []string
 	// FPMIniArgs are php.ini overrides "key=value" (opcache.enable=0).
 	FPMIniArgs []string
+	// FPMBinary replaces php-fpm8.2 (a copy built differently, e.g. without DTrace notes).
+	FPMBinary string
 	// Workers in the pool (pm = static); default 2.
 	Workers        int
 	MaxRequests    int
@@ -199,7 +201,7 @@ func (s *Stack) startServices(ctx context.Context, opts StackOptions) error {
 	var err error
 	s.FPM, err = StartFPM(ctx, FPMOptions{
 		Dir: s.Dir, Env: opts.FPMEnv, IniArgs: opts.FPMIniArgs, Detach: opts.Detach, Root: opts.ChrootPHP,
-		Pools: pools,
+		Binary: opts.FPMBinary, Pools: pools,
 	})
 	if err != nil {
 		return err
