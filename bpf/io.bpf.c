@@ -62,12 +62,6 @@ static __always_inline __u32 copy_zstr(char *dst, __u32 size, __u64 zs, const st
 	return len > 0xffffffff ? 0xffffffff : (__u32)len;
 }
 
-static __always_inline int is_http(const char *s)
-{
-	return s[0] == 'h' && s[1] == 't' && s[2] == 't' && s[3] == 'p' &&
-	       (s[4] == ':' || (s[4] == 's' && s[5] == ':'));
-}
-
 /* read_php_call fills what a PHP internal function's call frame says:
  * $this, the arguments' types, the chosen string arguments, the result. */
 static __always_inline void read_php_call(struct io_event *e, const struct io_hook *hook,
@@ -171,10 +165,6 @@ static __always_inline void send_io(void *ctx, struct usdt_site *site, __u32 sit
 	} else {
 		read_c_string(e->text, sizeof(e->text), hook->text_arg, args, &e->text_len);
 		read_c_string(e->key, sizeof(e->key), hook->key_arg, args, 0);
-	}
-	if ((hook->flags & IO_HTTP_ONLY) && !is_http(e->text)) {
-		bpf_ringbuf_discard(e, BPF_RB_NO_WAKEUP);
-		return;
 	}
 	submit(e);
 }

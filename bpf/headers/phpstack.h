@@ -91,6 +91,13 @@ struct walk_ctx {
 	__u32 max;
 };
 
+/* Reads per frame are what a walk costs (each bpf_probe_read_user is a page
+ * table walk): a frame's zend_execute_data fields come in one read of its
+ * first EX_BLOCK bytes, the function's type and name in one read of
+ * FUNC_BLOCK bytes. Go checks that the offsets fit (pkg/probes). */
+#define EX_BLOCK 64
+#define FUNC_BLOCK 16
+
 static long walk_frame(__u32 i, void *data)
 {
 	struct walk_ctx *c = data;
@@ -100,20 +107,22 @@ static long walk_frame(__u32 i, void *data)
 	if (!s)
 		return 1;
 	const struct php_executor *ex = c->ex;
-	__u64 ed = c->ed;
-	__u64 func = read_ptr(ed + ex->ex_func);
-	c->ed = read_ptr(ed + ex->ex_prev);
+	__u8 exb[EX_BLOCK];
+	if (bpf_probe_read_user(exb, sizeof(exb), (void *)c->ed))
+		return 1;
+	__u64 func = *(__u64 *)(exb + (ex->ex_func & (EX_BLOCK - 8)));
+	__u64 opline = *(__u64 *)(exb + (ex->ex_opline & (EX_BLOCK - 8)));
+	c->ed = *(__u64 *)(exb + (ex->ex_prev & (EX_BLOCK - 8)));
 	if (!func)
 		return 0; /* a frame without a function (the top-level stub) */
-	__u8 type = 0;
-	bpf_probe_read_user(&type, sizeof(type), (void *)(func + ex->func_type));
-	__u64 name = read_ptr(func + ex->func_name);
+	__u8 fb[FUNC_BLOCK];
+	if (bpf_probe_read_user(fb, sizeof(fb), (void *)func))
+		return 0;
+	__u8 type = fb[ex->func_type & (FUNC_BLOCK - 1)];
+	__u64 name = *(__u64 *)(fb + (ex->func_name & (FUNC_BLOCK - 8)));
 	__u32 line = 0;
-	if (type == ZEND_USER_FUNCTION) {
-		__u64 opline = read_ptr(ed + ex->ex_opline);
-		if (opline)
-			bpf_probe_read_user(&line, sizeof(line), (void *)(opline + ex->op_lineno));
-	}
+	if (type == ZEND_USER_FUNCTION && opline)
+		bpf_probe_read_user(&line, sizeof(line), (void *)(opline + ex->op_lineno));
 	send_symbol(c->ts, ex, func, name, type);
 	struct frame_ref *f = &s->sample.frames[c->n & (TUSK_SAMPLE_FRAMES - 1)];
 	f->func = func;

@@ -245,7 +245,6 @@ struct sample_event {
 enum io_hook_flags {
 	IO_PHP_HANDLER = 1 << 0, /* a PHP internal function's handler(execute_data, return_value) */
 	IO_RETURN = 1 << 1,      /* a uretprobe closes the call; otherwise it is sent at entry */
-	IO_HTTP_ONLY = 1 << 2,   /* send only when the text starts with http:// or https:// */
 	IO_THIS_PROP0 = 1 << 3,  /* text = $this's first declared property (PDOStatement::queryString) */
 	IO_FILTER_ARG = 1 << 4,  /* send only when C argument filter_arg is one of filter_values */
 	IO_DEREF_ARG2 = 1 << 5,  /* at return, report the long that C argument 2 points to */

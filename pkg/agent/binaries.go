@@ -212,6 +212,11 @@ func (a *Agent) attachIO(b *binaryState, p discover.Process) {
 			found[name] = h
 		}
 	}
+	if h, err := phpfuncs.ResolveStreamOpener(a.procRoot, p.PID, b.info, iohooks.StreamWrapperSymbol, iohooks.StreamOpener); err == nil {
+		found[iohooks.StreamOpener] = h
+	} else {
+		a.log.Debug("http stream wrapper", "error", err)
+	}
 	var targets []probes.IOTarget
 	for _, hook := range iohooks.All {
 		if h, ok := found[hook.Name]; ok {

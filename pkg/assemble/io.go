@@ -251,7 +251,7 @@ func (a *Assembler) addIO(p *pending, e *events.IO) {
 		hd.multiStart, hd.last = 0, call
 	case iohooks.RoleHTTPStream:
 		call.text, call.method = e.Text, "GET"
-		call.failed = dbFailed
+		call.failed = e.Ret == 0 // no stream: refused, 4xx/5xx without ignore_errors, timeout
 	default:
 		return
 	}

@@ -57,8 +57,6 @@ type Hook struct {
 	// TextFromThis: the text is $this's first declared property
 	// (PDOStatement::$queryString).
 	TextFromThis bool
-	// HTTPOnly: send only calls whose text is an http(s) URL.
-	HTTPOnly bool
 	// FilterArg/FilterValues: send a C call only when argument FilterArg
 	// (0-based) is one of the values (curl options worth knowing).
 	FilterArg    uint8
@@ -79,6 +77,14 @@ const (
 )
 
 const libcurl = "libcurl"
+
+// StreamOpener is the hook on php_stream_url_wrap_http(wrapper, path, mode,
+// …), located through the exported StreamWrapperSymbol, not by its own name
+// (it is not exported).
+const (
+	StreamOpener        = "php_stream_url_wrap_http"
+	StreamWrapperSymbol = "php_stream_http_wrapper"
+)
 
 // All is every hook, in a stable order.
 var All = build()
@@ -114,9 +120,11 @@ func build() []Hook {
 			FilterArg: 1, FilterValues: []uint64{CurlInfoResponseCode}, DerefArg2: true},
 		{Name: "curl_multi_add_handle", Library: libcurl, Role: RoleHTTPMultiAdd, System: SystemHTTP},
 		{Name: "curl_multi_remove_handle", Library: libcurl, Role: RoleHTTPMultiRemove, System: SystemHTTP},
-		// PHP's own http:// stream wrapper.
-		{Name: "file_get_contents", Role: RoleHTTPStream, System: SystemHTTP, Return: true, TextArg: 1, HTTPOnly: true},
-		{Name: "fopen", Role: RoleHTTPStream, System: SystemHTTP, Return: true, TextArg: 1, HTTPOnly: true},
+		// PHP's own http:// stream wrapper (file_get_contents, fopen of a
+		// URL): its opener, found through php_stream_http_wrapper, runs
+		// for http(s) only. Hooking file_get_contents itself would trap on
+		// every local file too (~90 per WordPress page, measured).
+		{Name: StreamOpener, Library: StreamWrapperSymbol, Role: RoleHTTPStream, System: SystemHTTP, Return: true, TextArg: 2},
 		{Name: "redis::connect", Role: RoleConnect, System: SystemRedis, Return: true, TextArg: 1},
 		{Name: "redis::pconnect", Role: RoleConnect, System: SystemRedis, Return: true, TextArg: 1},
 		{Name: "memcached::addserver", Role: RoleConnect, System: SystemMemcached, Return: true, TextArg: 1},
@@ -170,7 +178,7 @@ func PHPNames() []string {
 func LibrarySymbols() map[string][]string {
 	out := map[string][]string{}
 	for _, h := range All {
-		if h.Library != "" {
+		if h.Library != "" && h.Library != StreamWrapperSymbol {
 			out[h.Library] = append(out[h.Library], h.Name)
 		}
 	}

@@ -21,6 +21,8 @@ var wantedSymbols = []string{
 	"zend_execute_internal", "dtrace_execute_internal",
 	// The flag that makes the engine call dtrace_execute_ex (USE_ZEND_DTRACE).
 	"zend_dtrace_enabled",
+	// The http:// stream wrapper, whose opener times PHP's own HTTP client.
+	"php_stream_http_wrapper",
 }
 
 // What tells an NTS build from a ZTS one: which form of executor_globals the

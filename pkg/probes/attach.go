@@ -228,7 +228,7 @@ func binaryEntry(info *phpbin.Info) (requestPhpBinary, bool) {
 	b.FcgiBucketVal = offs.FCGI.BucketVal
 	b.FcgiBucketNext = offs.FCGI.BucketNext
 	b.FcgiHashMask = offs.FCGI.HashTableSize - 1
-	if eg, ok := info.Symbols["executor_globals"]; ok {
+	if eg, ok := info.Symbols["executor_globals"]; ok && walkableLayout(offs.Executor) {
 		b.Flags |= binaryExecutor
 		b.ExecutorGlobals = eg.Value
 		x := offs.Executor
@@ -254,6 +254,15 @@ func binaryEntry(info *phpbin.Info) (requestPhpBinary, bool) {
 		}
 	}
 	return b, true
+}
+
+// walkableLayout tells whether the stack walker's block reads cover the
+// fields (bpf/headers/phpstack.h: EX_BLOCK, FUNC_BLOCK): true for every PHP
+// from 7.0 to 8.4, checked rather than assumed for the versions to come.
+func walkableLayout(x phpoffsets.Executor) bool {
+	inBlock := func(off, block uint16) bool { return off%8 == 0 && off <= block-8 }
+	return inBlock(x.ExOpline, 64) && inBlock(x.ExFunc, 64) && inBlock(x.ExPrev, 64) &&
+		x.FuncType < 16 && inBlock(x.FuncName, 16)
 }
 
 // The C enum binary_flags.

@@ -147,7 +147,6 @@ func (t *Tracer) attachIOSite(a *Attachment, tg IOTarget, g *linkGroup) error {
 const (
 	ioPHPHandler = 1 << 0
 	ioReturn     = 1 << 1
-	ioHTTPOnly   = 1 << 2
 	ioThisProp0  = 1 << 3
 	ioFilterArg  = 1 << 4
 	ioDerefArg2  = 1 << 5
@@ -160,9 +159,6 @@ func encodeHook(h iohooks.Hook) ioIoHook {
 	}
 	if h.Return {
 		b.Flags |= ioReturn
-	}
-	if h.HTTPOnly {
-		b.Flags |= ioHTTPOnly
 	}
 	if h.TextFromThis {
 		b.Flags |= ioThisProp0
