@@ -35,6 +35,8 @@ type eventLoop struct {
 	nextFlush  time.Time
 	rateAt     time.Time
 	rateEvents uint64
+
+	profilesFlushed time.Time
 }
 
 func newEventLoop(a *Agent) *eventLoop {
@@ -101,7 +103,12 @@ func (l *eventLoop) tick(now time.Time) {
 		l.a.tracer.ForgetThread(pid) // php-fpm workers and php-cli are single-threaded
 	}
 	l.asm.Flush(now)
-	l.a.profiles.Flush(now)
+	// The aggregator hands minutes on 2 s after they end and requests after
+	// 2 s idle: scanning its maps once a second is enough.
+	if now.Sub(l.profilesFlushed) >= time.Second {
+		l.a.profiles.Flush(now)
+		l.profilesFlushed = now
+	}
 	l.openRequests.Store(int64(l.asm.Open()))
 	st := l.asm.Stats()
 	l.asmStats.Store(&st)
