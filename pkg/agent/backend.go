@@ -16,10 +16,23 @@ var _ httpapi.Backend = (*Agent)(nil)
 // Search serves GET /api/v1/traces from the store.
 func (a *Agent) Search(ctx context.Context, q trace.Query) ([]trace.Summary, error) {
 	out, err := a.store.Search(ctx, q)
+	return out, storeQueryError(err)
+}
+
+// RED serves GET /api/v1/metrics/red from the store. Traces still queued
+// for the store (up to its FlushInterval) are not counted yet.
+func (a *Agent) RED(ctx context.Context, q agentapi.REDQuery) (*agentapi.REDResponse, error) {
+	resp, err := a.store.RED(ctx, q)
+	return resp, storeQueryError(err)
+}
+
+// storeQueryError marks the store's refusal of a query as the caller's
+// mistake, which the API answers with 400; other errors pass as they are.
+func storeQueryError(err error) error {
 	if errors.Is(err, store.ErrInvalidQuery) {
-		return nil, fmt.Errorf("%w: %w", agentapi.ErrBadRequest, err)
+		return fmt.Errorf("%w: %w", agentapi.ErrBadRequest, err)
 	}
-	return out, err
+	return err
 }
 
 // Trace serves GET /api/v1/traces/{id} from the store.

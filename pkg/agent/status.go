@@ -92,7 +92,7 @@ func (a *Agent) binaryStatus(b *binaryState, g discover.Binary) agentapi.Binary 
 	}
 	probePID := 0
 	for _, pg := range g.Pools {
-		out.Pools = append(out.Pools, agentapi.Pool{Name: pg.Name, MasterPID: pg.MasterPID, WorkerPIDs: pg.Workers, MountNamespace: pg.MountNS})
+		out.Pools = append(out.Pools, agentapi.Pool{Name: pg.Name, Service: a.serviceName(pg.Name), MasterPID: pg.MasterPID, WorkerPIDs: pg.Workers, MountNamespace: pg.MountNS})
 		if probePID == 0 && len(pg.Workers) > 0 {
 			probePID = pg.Workers[0]
 		}

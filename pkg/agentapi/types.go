@@ -78,7 +78,9 @@ type Binary struct {
 
 // Pool is a php-fpm pool (or, for php-cli, the processes of one binary).
 type Pool struct {
-	Name       string `json:"name"`
+	Name string `json:"name"`
+	// Service is the service name the pool's traces carry.
+	Service    string `json:"service"`
 	MasterPID  int    `json:"masterPid,omitempty"`
 	WorkerPIDs []int  `json:"workerPids"`
 	// MountNamespace differs from the agent's for PHP in a container.

@@ -44,6 +44,25 @@ func (s *Store) Search(ctx context.Context, q trace.Query) ([]trace.Summary, err
 // trace.Query.Matches term by term; the tests hold the two against each
 // other. User input only ever travels as bound arguments.
 func searchSQL(q *trace.Query) (string, []any) {
+	where, args := queryWhere(q)
+	var b strings.Builder
+	b.WriteString("SELECT " + summaryColumns + " FROM traces" + where)
+	// rowid breaks ties in insertion order and is in every index entry, so
+	// the indexes still deliver this order without a sort.
+	if q.Order == trace.OrderSlowest {
+		b.WriteString(" ORDER BY duration_ns DESC, rowid DESC")
+	} else {
+		b.WriteString(" ORDER BY start_ns DESC, rowid DESC")
+	}
+	b.WriteString(" LIMIT ?")
+	args = append(args, q.EffectiveLimit())
+	return b.String(), args
+}
+
+// queryWhere translates the filters of q into a WHERE clause on traces
+// (empty when nothing filters) and its arguments; Limit and Order are not
+// its business.
+func queryWhere(q *trace.Query) (string, []any) {
 	var where []string
 	var args []any
 	add := func(cond string, arg any) {
@@ -87,22 +106,10 @@ func searchSQL(q *trace.Query) (string, []any) {
 		// index traces_error.
 		where = append(where, "error = 1")
 	}
-
-	var b strings.Builder
-	b.WriteString("SELECT " + summaryColumns + " FROM traces")
-	if len(where) > 0 {
-		b.WriteString(" WHERE " + strings.Join(where, " AND "))
+	if len(where) == 0 {
+		return "", nil
 	}
-	// rowid breaks ties in insertion order and is in every index entry, so
-	// the indexes still deliver this order without a sort.
-	if q.Order == trace.OrderSlowest {
-		b.WriteString(" ORDER BY duration_ns DESC, rowid DESC")
-	} else {
-		b.WriteString(" ORDER BY start_ns DESC, rowid DESC")
-	}
-	b.WriteString(" LIMIT ?")
-	args = append(args, q.EffectiveLimit())
-	return b.String(), args
+	return " WHERE " + strings.Join(where, " AND "), args
 }
 
 // prefixSuccessor returns the smallest string greater than every string

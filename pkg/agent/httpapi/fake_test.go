@@ -33,6 +33,9 @@ type fakeBackend struct {
 	lastQuery trace.Query
 	panicIn   string // name of the method that panics
 	failWith  error  // returned by Status
+	redAnswer *agentapi.REDResponse
+	redErr    error // returned by RED
+	lastRED   agentapi.REDQuery
 }
 
 func newFakeBackend() *fakeBackend {
@@ -132,6 +135,15 @@ func (b *fakeBackend) DisableDeepMode(_ context.Context, id string) error {
 	}
 	delete(b.deep, id)
 	return nil
+}
+
+// RED answers redAnswer whatever the query, recording it.
+func (b *fakeBackend) RED(_ context.Context, q agentapi.REDQuery) (*agentapi.REDResponse, error) {
+	b.maybePanic("RED")
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.lastRED = q
+	return b.redAnswer, b.redErr
 }
 
 // testServer is the real handler over a fake backend, logging into a buffer.

@@ -28,6 +28,10 @@ type Backend interface {
 	// DisableDeepMode returns an error matching agentapi.ErrNotFound for an
 	// unknown id.
 	DisableDeepMode(ctx context.Context, id string) error
+	// RED counts requests, errors and durations per step for dashboards;
+	// q comes with WithDefaults applied and valid. An empty answer has no
+	// series, not a nil response.
+	RED(ctx context.Context, q agentapi.REDQuery) (*agentapi.REDResponse, error)
 }
 
 // Options configures New.

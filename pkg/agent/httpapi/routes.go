@@ -30,5 +30,6 @@ func (s *server) routes() []route {
 		{http.MethodGet, agentapi.PathProfileFlamegraph, false, s.profileFlamegraph},
 		{http.MethodGet, agentapi.PathProfileTop, false, s.profileTop},
 		{http.MethodGet, agentapi.PathProfilePprof, false, s.profilePprof},
+		{http.MethodGet, agentapi.PathREDMetrics, false, s.redMetrics},
 	}
 }
