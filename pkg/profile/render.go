@@ -66,8 +66,15 @@ func Flamegraph(p *Profile, maxNodes int) agentapi.Flamegraph {
 		n.self += s.Count
 	}
 
-	// Keep the maxNodes largest nodes. Ties go to the shallower node, so a
-	// kept node's parent (never smaller, and shallower) is always kept too.
+	fg.Nodes = emitTree(root, all, maxNodes)
+	return fg
+}
+
+// emitTree writes the tree under root (all lists every node, root included)
+// in depth-first pre-order, keeping the maxNodes largest nodes. Ties go to
+// the shallower node, so a kept node's parent (never smaller, and shallower)
+// is always kept too; a cut subtree's samples go to its parent's Self.
+func emitTree(root *treeNode, all []*treeNode, maxNodes int) []agentapi.FlameNode {
 	if len(all) > maxNodes {
 		slices.SortFunc(all, func(a, b *treeNode) int {
 			return cmp.Or(cmp.Compare(b.value, a.value), cmp.Compare(a.level, b.level),
@@ -82,23 +89,23 @@ func Flamegraph(p *Profile, maxNodes int) agentapi.Flamegraph {
 		}
 	}
 
-	fg.Nodes = make([]agentapi.FlameNode, 0, min(len(all), maxNodes))
+	nodes := make([]agentapi.FlameNode, 0, min(len(all), maxNodes))
 	var walk func(n *treeNode)
 	walk = func(n *treeNode) {
-		i := len(fg.Nodes)
-		fg.Nodes = append(fg.Nodes, agentapi.FlameNode{
+		i := len(nodes)
+		nodes = append(nodes, agentapi.FlameNode{
 			Level: n.level, Label: n.key.label, File: n.key.file, Value: n.value, Self: n.self,
 		})
 		for _, c := range sortedChildren(n) {
 			if c.keep {
 				walk(c)
 			} else {
-				fg.Nodes[i].Self += c.value
+				nodes[i].Self += c.value
 			}
 		}
 	}
 	walk(root)
-	return fg
+	return nodes
 }
 
 func sortedChildren(n *treeNode) []*treeNode {

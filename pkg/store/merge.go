@@ -21,7 +21,7 @@ func mergeInto(ctx context.Context, tx execer, t *trace.Trace) error {
 	if err != nil {
 		return err
 	}
-	merged := mergeTraces(stored, t)
+	merged := trace.Merge(stored, t)
 	spans, err := encodeSpans(merged.Spans)
 	if err != nil {
 		return err
@@ -29,34 +29,4 @@ func mergeInto(ctx context.Context, tx execer, t *trace.Trace) error {
 	args := append(traceRow(merged, spans)[1:], t.TraceID[:])
 	_, err = tx.ExecContext(ctx, updateMerged, args...)
 	return err
-}
-
-// mergeTraces combines two captures with one trace id. The one that started
-// first (the caller) gives the summary and stays Spans[0]; spans already
-// present are not added again, so a trace delivered twice stays as it was.
-func mergeTraces(a, b *trace.Trace) *trace.Trace {
-	outer, inner := a, b
-	if b.StartUnixNano < a.StartUnixNano ||
-		(b.StartUnixNano == a.StartUnixNano && b.DurationNano > a.DurationNano) {
-		outer, inner = b, a
-	}
-	merged := *outer
-	merged.Spans = make([]trace.Span, 0, len(outer.Spans)+len(inner.Spans))
-	merged.Spans = append(merged.Spans, outer.Spans...)
-	seen := make(map[trace.SpanID]bool, len(outer.Spans))
-	for _, s := range outer.Spans {
-		seen[s.SpanID] = true
-	}
-	added := 0
-	for _, s := range inner.Spans {
-		if !seen[s.SpanID] {
-			merged.Spans = append(merged.Spans, s)
-			added++
-		}
-	}
-	merged.SpanCount = max(outer.SpanCount, len(outer.Spans)) + added
-	merged.Error = a.Error || b.Error
-	merged.Incomplete = a.Incomplete || b.Incomplete
-	merged.NPlusOne = a.NPlusOne + b.NPlusOne // two requests' findings
-	return &merged
 }

@@ -62,7 +62,7 @@ func TestSharedTraceIDsAreMerged(t *testing.T) {
 
 func TestMergeTracesIsIdempotent(t *testing.T) {
 	a := newTraceMaker(2).make(time.Now())
-	if got := mergeTraces(a, a); !reflect.DeepEqual(got, a) {
+	if got := trace.Merge(a, a); !reflect.DeepEqual(got, a) {
 		t.Errorf("merging a trace with itself changed it")
 	}
 }
