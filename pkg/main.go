@@ -1,22 +1,20 @@
+// Command gpx_php is the backend of the Tusk Grafana app and of its nested
+// tracing datasource (both plugin.json files name this one executable).
 package main
 
 import (
 	"os"
 
-	"github.com/grafana/grafana-plugin-sdk-go/backend/app"
+	"github.com/grafana/grafana-plugin-sdk-go/backend"
 	"github.com/grafana/grafana-plugin-sdk-go/backend/log"
+
 	"github.com/tusk-php/tusk/pkg/plugin"
 )
 
 func main() {
-	// Start listening to requests sent from Grafana. This call is blocking so
-	// it won't finish until Grafana shuts down the process or the plugin choose
-	// to exit by itself using os.Exit. Manage automatically manages life cycle
-	// of app instances. It accepts app instance factory as first
-	// argument. This factory will be automatically called on incoming request
-	// from Grafana to create different instances of `App` (per plugin
-	// ID).
-	if err := app.Manage("tusk-php-app", plugin.NewApp, app.ManageOpts{}); err != nil {
+	// Manage blocks until Grafana stops the process. The id is used for
+	// standalone debugging and logs; calls are routed by their settings.
+	if err := backend.Manage(plugin.AppID, plugin.NewRouter().ServeOpts()); err != nil {
 		log.DefaultLogger.Error(err.Error())
 		os.Exit(1)
 	}
