@@ -11,10 +11,10 @@ describe('Components/App', () => {
     jest.resetAllMocks();
 
     props = {
-      basename: 'a/sample-app',
+      basename: 'a/tusk-php-app',
       meta: {
-        id: 'sample-app',
-        name: 'Sample App',
+        id: 'tusk-php-app',
+        name: 'Tusk',
         type: PluginType.app,
         enabled: true,
         jsonData: {},
@@ -25,14 +25,13 @@ describe('Components/App', () => {
     } as unknown as AppRootProps;
   });
 
-  test('renders without an error"', async () => {
+  test('shows the overview page', async () => {
     const { queryByText } = render(
-      <MemoryRouter>
+      <MemoryRouter future={{ v7_startTransition: true, v7_relativeSplatPath: true }}>
         <App {...props} />
       </MemoryRouter>
     );
 
-    // Application is lazy loaded, so we need to wait for the component and routes to be rendered
-    await waitFor(() => expect(queryByText(/this is page one./i)).toBeInTheDocument(), { timeout: 2000 });
+    await waitFor(() => expect(queryByText(/tusk traces php requests/i)).toBeInTheDocument());
   });
 });

@@ -1,123 +1,75 @@
-import React, { ChangeEvent, useState } from 'react';
+import React, { useState } from 'react';
 import { lastValueFrom } from 'rxjs';
-import { css } from '@emotion/css';
-import { AppPluginMeta, GrafanaTheme2, PluginConfigPageProps, PluginMeta } from '@grafana/data';
+import type { AppPluginMeta, PluginConfigPageProps, PluginMeta } from '@grafana/data';
 import { getBackendSrv } from '@grafana/runtime';
-import { Button, Field, FieldSet, Input, SecretInput, useStyles2 } from '@grafana/ui';
-import { testIds } from '../testIds';
+import { Button, Stack } from '@grafana/ui';
+import { AgentsEditor } from '../../shared/AgentsEditor';
+import {
+  type AgentConfig,
+  type AgentsJsonData,
+  type AgentsSettings,
+  type AgentTokens,
+  hasAgentErrors,
+  listAgents,
+  tokenKey,
+} from '../../shared/agents';
+import { AgentConnectionCheck } from './AgentConnectionCheck';
 
-type AppPluginSettings = {
-  apiUrl?: string;
-};
-
-type State = {
-  // The URL to reach our custom API.
-  apiUrl: string;
-  // Tells us if the API key secret is set.
-  isApiKeySet: boolean;
-  // A secret key for our custom API.
-  apiKey: string;
-};
-
-export interface AppConfigProps extends PluginConfigPageProps<AppPluginMeta<AppPluginSettings>> {}
+export interface AppConfigProps extends PluginConfigPageProps<AppPluginMeta<AgentsJsonData>> {}
 
 const AppConfig = ({ plugin }: AppConfigProps) => {
-  const s = useStyles2(getStyles);
-  const { enabled, pinned, jsonData, secureJsonFields } = plugin.meta;
-  const [state, setState] = useState<State>({
-    apiUrl: jsonData?.apiUrl || '',
-    apiKey: '',
-    isApiKeySet: Boolean(secureJsonFields?.apiKey),
-  });
+  const { id, enabled, pinned, jsonData, secureJsonFields } = plugin.meta;
+  const savedAgents = jsonData?.agents ?? [];
+  const [settings, setSettings] = useState<AgentsSettings>(() => ({
+    jsonData: jsonData ?? {},
+    secureJsonData: {},
+    secureJsonFields: secureJsonFields ?? {},
+  }));
 
-  const isSubmitDisabled = Boolean(!state.apiUrl || (!state.isApiKeySet && !state.apiKey));
-
-  const onResetApiKey = () =>
-    setState({
-      ...state,
-      apiKey: '',
-      isApiKeySet: false,
-    });
-
-  const onChange = (event: ChangeEvent<HTMLInputElement>) => {
-    setState({
-      ...state,
-      [event.target.name]: event.target.value.trim(),
-    });
-  };
-
-  const onSubmit = () => {
-    if (isSubmitDisabled) {
-      return;
-    }
-
-    updatePluginAndReload(plugin.meta.id, {
+  const onSave = () =>
+    updatePluginAndReload(id, {
       enabled,
       pinned,
-      jsonData: {
-        apiUrl: state.apiUrl,
-      },
-      // This cannot be queried later by the frontend.
-      // We don't want to override it in case it was set previously and left untouched now.
-      secureJsonData: state.isApiKeySet
-        ? undefined
-        : {
-            apiKey: state.apiKey,
-          },
+      jsonData: settings.jsonData,
+      secureJsonData: settings.secureJsonData,
     });
-  };
 
   return (
-    <form onSubmit={onSubmit}>
-      <FieldSet label="API Settings">
-        <Field label="API Key" description="A secret key for authenticating to our custom API">
-          <SecretInput
-            width={60}
-            id="config-api-key"
-            data-testid={testIds.appConfig.apiKey}
-            name="apiKey"
-            value={state.apiKey}
-            isConfigured={state.isApiKeySet}
-            placeholder={'Your secret API key'}
-            onChange={onChange}
-            onReset={onResetApiKey}
+    <Stack direction="column" gap={2}>
+      <AgentsEditor
+        value={settings}
+        onChange={setSettings}
+        renderAgentActions={(agent) => (
+          <AgentConnectionCheck
+            key={agent.name}
+            pluginId={id}
+            agentName={agent.name}
+            unsaved={isUnsaved(agent, savedAgents, settings.secureJsonData)}
           />
-        </Field>
-
-        <Field label="API Url" description="" className={s.marginTop}>
-          <Input
-            width={60}
-            name="apiUrl"
-            id="config-api-url"
-            data-testid={testIds.appConfig.apiUrl}
-            value={state.apiUrl}
-            placeholder={`E.g.: http://mywebsite.com/api/v1`}
-            onChange={onChange}
-          />
-        </Field>
-
-        <div className={s.marginTop}>
-          <Button type="submit" data-testid={testIds.appConfig.submit} disabled={isSubmitDisabled}>
-            Save API settings
-          </Button>
-        </div>
-      </FieldSet>
-    </form>
+        )}
+      />
+      <div>
+        <Button onClick={onSave} disabled={hasAgentErrors(listAgents(settings))}>
+          Save settings
+        </Button>
+      </div>
+    </Stack>
   );
 };
 
 export default AppConfig;
 
-const getStyles = (theme: GrafanaTheme2) => ({
-  colorWeak: css`
-    color: ${theme.colors.text.secondary};
-  `,
-  marginTop: css`
-    margin-top: ${theme.spacing(3)};
-  `,
-});
+function isUnsaved(agent: AgentConfig, savedAgents: AgentConfig[], pendingTokens: AgentTokens): boolean {
+  const saved = savedAgents.find((candidate) => candidate.name === agent.name);
+  return (
+    !saved ||
+    saved.url !== agent.url ||
+    (saved.tlsCACert ?? '') !== (agent.tlsCACert ?? '') ||
+    tokenKey(agent.name) in pendingTokens
+  );
+}
 
-const updatePluginAndReload = async (pluginId: string, data: Partial<PluginMeta<AppPluginSettings>>) => {
+const updatePluginAndReload = async (pluginId: string, data: Partial<PluginMeta<AgentsJsonData>>) => {
   try {
     await updatePlugin(pluginId, data);
 

@@ -1,0 +1,58 @@
+import { CoreApp, type DataSourceInstanceSettings } from '@grafana/data';
+import { DataSource } from './datasource';
+import type { TuskDataSourceOptions, TuskQuery } from './types';
+
+const mockVariables: Record<string, string> = { $service: 'checkout', $pool: 'www', $trace: 'abc123' };
+
+jest.mock('@grafana/runtime', () => ({
+  ...jest.requireActual('@grafana/runtime'),
+  getTemplateSrv: () => ({
+    replace: (text: string) => text.replace(/\$\w+/g, (name) => mockVariables[name] ?? name),
+  }),
+}));
+
+const settings = {
+  id: 1,
+  uid: 'tusk',
+  name: 'Tusk PHP traces',
+  type: 'tusk-php-datasource',
+  jsonData: { agents: [{ name: 'web-1', url: 'http://a:7070' }] },
+} as unknown as DataSourceInstanceSettings<TuskDataSourceOptions>;
+
+describe('DataSource', () => {
+  const datasource = new DataSource(settings);
+
+  it('starts with a search for the 20 newest traces', () => {
+    expect(datasource.getDefaultQuery(CoreApp.Explore)).toEqual({ queryType: 'search', limit: 20 });
+  });
+
+  it('drops trace queries without a trace id', () => {
+    expect(datasource.filterQuery({ refId: 'A', queryType: 'trace' })).toBe(false);
+    expect(datasource.filterQuery({ refId: 'A', queryType: 'trace', traceId: '  ' })).toBe(false);
+    expect(datasource.filterQuery({ refId: 'A', queryType: 'trace', traceId: 'abc' })).toBe(true);
+    expect(datasource.filterQuery({ refId: 'A', queryType: 'search' })).toBe(true);
+  });
+
+  it('interpolates template mockVariables in the text filters', () => {
+    const query: TuskQuery = {
+      refId: 'A',
+      queryType: 'flamegraph',
+      service: '$service',
+      pool: '$pool',
+      traceId: '$trace',
+      endpoint: 'GET /cart',
+      maxNodes: 100,
+    };
+
+    expect(datasource.applyTemplateVariables(query, {})).toEqual({
+      ...query,
+      service: 'checkout',
+      pool: 'www',
+      traceId: 'abc123',
+    });
+  });
+
+  it('lists the configured agents', () => {
+    expect(datasource.agentNames).toEqual(['web-1']);
+  });
+});
