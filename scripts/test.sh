@@ -38,6 +38,17 @@ step web-lint npm run --silent lint
 step web-jest npm run --silent test:ci
 step web-build npm run --silent build
 step mage go tool mage -v
+# What Grafana loads from dist/: both plugins and the backend for the Linux
+# platforms Grafana runs on.
+dist_complete() {
+  local missing=0 f
+  for f in plugin.json module.js datasource/plugin.json datasource/module.js gpx_php_linux_amd64 gpx_php_linux_arm64; do
+    [ -s "dist/$f" ] || { echo "dist/$f is missing"; missing=1; }
+  done
+  grep -q '"executable": "../gpx_php"' dist/datasource/plugin.json || { echo "dist/datasource/plugin.json does not name ../gpx_php"; missing=1; }
+  [ $missing = 0 ] && echo "dist/ holds both plugins and their backend"
+}
+step dist dist_complete
 
 # Count what ran.
 pass=$(cat "$logs"/go-*.log | grep -cE '^\s*--- PASS')
