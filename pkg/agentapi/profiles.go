@@ -187,18 +187,25 @@ func DecodeTraceProfileParams(v url.Values) (maxNodes int, err error) {
 	return decodeBoundedInt(v, ParamMaxNodes, DefaultMaxNodes, MaxMaxNodes)
 }
 
-func decodeProfileFilter(v url.Values) (ProfileQuery, error) {
-	var q ProfileQuery
-	var err error
+// decodeFromTo reads the from and to of the routes over a time range; an
+// absent one is zero.
+func decodeFromTo(v url.Values) (from, to time.Time, err error) {
 	if s := v.Get(ParamFrom); s != "" {
-		if q.From, err = parseQueryTime(ParamFrom, s); err != nil {
-			return ProfileQuery{}, err
+		if from, err = parseQueryTime(ParamFrom, s); err != nil {
+			return from, to, err
 		}
 	}
 	if s := v.Get(ParamTo); s != "" {
-		if q.To, err = parseQueryTime(ParamTo, s); err != nil {
-			return ProfileQuery{}, err
-		}
+		to, err = parseQueryTime(ParamTo, s)
+	}
+	return from, to, err
+}
+
+func decodeProfileFilter(v url.Values) (ProfileQuery, error) {
+	var q ProfileQuery
+	var err error
+	if q.From, q.To, err = decodeFromTo(v); err != nil {
+		return ProfileQuery{}, err
 	}
 	if !q.From.IsZero() && !q.To.IsZero() && q.To.Before(q.From) {
 		return ProfileQuery{}, fmt.Errorf("%s: %s is before %s %s", ParamTo, v.Get(ParamTo), ParamFrom, v.Get(ParamFrom))

@@ -226,15 +226,8 @@ func DecodeREDParams(v url.Values) (REDQuery, error) {
 	}
 	var q REDQuery
 	var err error
-	if s := v.Get(ParamFrom); s != "" {
-		if q.From, err = parseQueryTime(ParamFrom, s); err != nil {
-			return REDQuery{}, err
-		}
-	}
-	if s := v.Get(ParamTo); s != "" {
-		if q.To, err = parseQueryTime(ParamTo, s); err != nil {
-			return REDQuery{}, err
-		}
+	if q.From, q.To, err = decodeFromTo(v); err != nil {
+		return REDQuery{}, err
 	}
 	if s := v.Get(ParamStep); s != "" {
 		if q.Step, err = parseQueryDuration(ParamStep, s); err != nil {
