@@ -14,6 +14,7 @@ import (
 	"github.com/tusk-php/tusk/pkg/agentapi"
 	"github.com/tusk-php/tusk/pkg/fleet"
 	"github.com/tusk-php/tusk/pkg/frames"
+	"github.com/tusk-php/tusk/pkg/tracebackend"
 )
 
 // Datasource is the nested tracing datasource: every query goes to all its
@@ -26,6 +27,9 @@ type Datasource struct {
 	handlers  map[string]queryHandler
 	resources backend.CallResourceHandler
 	versions  sync.Map // agent name → agent version, for the trace view's library version
+	// store, when set, answers search and trace queries instead of the
+	// agents (jsonData.traceSource jaeger or tempo).
+	store tracebackend.Backend
 }
 
 // queryHandler answers one query; the error, if any, becomes that query's
@@ -45,7 +49,11 @@ func NewDatasource(_ context.Context, s backend.DataSourceInstanceSettings) (ins
 	if err != nil {
 		return nil, fmt.Errorf("datasource %q: %w", s.Name, err)
 	}
-	ds := &Datasource{fleet: f, ref: frames.DatasourceRef{UID: s.UID, Name: s.Name}}
+	store, err := parseTraceStore(s.JSONData, s.DecryptedSecureJSONData, f)
+	if err != nil {
+		return nil, fmt.Errorf("datasource %q: %w", s.Name, err)
+	}
+	ds := &Datasource{fleet: f, ref: frames.DatasourceRef{UID: s.UID, Name: s.Name}, store: store}
 	ds.handlers = map[string]queryHandler{
 		QueryTypeSearch:     ds.search,
 		QueryTypeTrace:      ds.trace,
@@ -160,7 +168,9 @@ func withNotices(f *data.Frame, notices []data.Notice) *data.Frame {
 
 // CheckHealth reaches every agent with its token and reports each one.
 func (ds *Datasource) CheckHealth(ctx context.Context, _ *backend.CheckHealthRequest) (*backend.CheckHealthResult, error) {
-	return checkFleet(ctx, ds.fleet, &ds.versions), nil
+	res := checkFleet(ctx, ds.fleet, &ds.versions)
+	ds.checkStore(ctx, res)
+	return res, nil
 }
 
 // CallResource serves what the query editor lists (agents, pools).

@@ -21,6 +21,9 @@ func (ds *Datasource) search(ctx context.Context, q Query, dq backend.DataQuery)
 	if err != nil {
 		return nil, bad(err)
 	}
+	if ds.store != nil {
+		return ds.searchStore(ctx, sq)
+	}
 	agents, err := ds.agentsFor(q)
 	if err != nil {
 		return nil, err
@@ -48,6 +51,9 @@ func (ds *Datasource) trace(ctx context.Context, q Query, _ backend.DataQuery) (
 	id, err := q.traceID()
 	if err != nil {
 		return nil, bad(err)
+	}
+	if ds.store != nil {
+		return ds.traceFromStore(ctx, id)
 	}
 	agents, err := ds.agentsFor(q)
 	if err != nil {

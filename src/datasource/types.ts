@@ -35,6 +35,20 @@ export const DEFAULT_QUERY: Partial<TuskQuery> = {
   limit: 20,
 };
 
-export interface TuskDataSourceOptions extends DataSourceJsonData, AgentsJsonData {}
+/** Where search and trace queries read from (pkg/plugin/tracestore.go). */
+export type TraceSource = 'agents' | 'jaeger' | 'tempo';
 
-export type TuskSecureJsonData = AgentTokens;
+export interface TraceStoreSettings {
+  /** Absent: agents. */
+  traceSource?: TraceSource;
+  traceStore?: { url?: string; user?: string; tenantId?: string };
+}
+
+export interface TraceStoreSecrets {
+  'traceStore.token'?: string;
+  'traceStore.password'?: string;
+}
+
+export interface TuskDataSourceOptions extends DataSourceJsonData, AgentsJsonData, TraceStoreSettings {}
+
+export type TuskSecureJsonData = AgentTokens & TraceStoreSecrets;
