@@ -81,6 +81,15 @@ type Config struct {
 		Hz int `yaml:"hz"`
 	} `yaml:"profiling"`
 
+	// Metrics shapes the Prometheus endpoint (GET /metrics).
+	Metrics struct {
+		// MaxEndpoints bounds the distinct endpoint label values per
+		// (service, pool) of the tusk_php_request_* metrics; later ones
+		// are counted as endpoint="other". 0 drops the endpoint label
+		// (endpoint="", one series per pool).
+		MaxEndpoints int `yaml:"max_endpoints"`
+	} `yaml:"metrics"`
+
 	LogLevel string `yaml:"log_level"`
 }
 
@@ -103,6 +112,7 @@ func DefaultConfig() Config {
 	c.IO.MaxSpans = 1000
 	c.Profiling.Enabled = true
 	c.Profiling.Hz = 99
+	c.Metrics.MaxEndpoints = 100
 	c.LogLevel = "info"
 	return c
 }
@@ -171,6 +181,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Profiling.Hz < 1 || c.Profiling.Hz > probes.MaxSampleHz {
 		return fmt.Errorf("profiling.hz %d is out of range 1..%d", c.Profiling.Hz, probes.MaxSampleHz)
+	}
+	if c.Metrics.MaxEndpoints < 0 {
+		return fmt.Errorf("metrics.max_endpoints %d: 0 (no endpoint label) or more", c.Metrics.MaxEndpoints)
 	}
 	for _, p := range c.PIDs {
 		if p <= 0 {

@@ -234,13 +234,75 @@ func TestAgentAPIRefusesAWrongToken(t *testing.T) {
 	resp.Body.Close()
 }
 
+// TestMetricsScrape: after real requests, GET /metrics has RED metrics per
+// endpoint (ids normalised, no query string), errors for the 500 and 503
+// pages, and endpoints past metrics.max_endpoints counted as "other".
 func TestMetricsScrape(t *testing.T) {
 	s := startFixture(t, stack.StackOptions{})
-	a := startAgent(t, s)
-	get(t, s, "/index.php")
-	get(t, s, "/error.php")
-	a.waitTraces(t, trace.Query{Pool: s.Pool}, 2)
-	time.Sleep(100 * time.Millisecond) // counters follow the store's flush
+	a := startAgent(t, s, "--config", writeConfig(t, "metrics: { max_endpoints: 4 }\n"))
+	for _, path := range []string{
+		"/index.php",
+		"/status.php?code=200", "/status.php?code=200", "/status.php?code=503",
+		"/error.php",
+		"/shop/cart/123", "/shop/cart/456", // index.php as front controller
+	} {
+		get(t, s, path)
+	}
+	a.waitTraces(t, trace.Query{Pool: s.Pool}, 7)
+	// The pool has its 4 endpoints now: a fifth one is "other".
+	get(t, s, "/caught.php")
+	a.waitTraces(t, trace.Query{Pool: s.Pool}, 8)
+
+	const pool = `pool="fixture",service="fixture"`
+	want := []string{
+		`tusk_php_requests_total{endpoint="GET /index.php",` + pool + `,status_class="2xx"} 1`,
+		`tusk_php_requests_total{endpoint="GET /status.php",` + pool + `,status_class="2xx"} 2`,
+		`tusk_php_requests_total{endpoint="GET /status.php",` + pool + `,status_class="5xx"} 1`,
+		`tusk_php_requests_total{endpoint="GET /error.php",` + pool + `,status_class="5xx"} 1`,
+		`tusk_php_requests_total{endpoint="GET /shop/cart/:id",` + pool + `,status_class="2xx"} 2`,
+		`tusk_php_requests_total{endpoint="other",` + pool + `,status_class="2xx"} 1`,
+		`tusk_php_request_errors_total{endpoint="GET /error.php",` + pool + `} 1`,
+		`tusk_php_request_errors_total{endpoint="GET /status.php",` + pool + `} 1`,
+		`tusk_php_request_errors_total{endpoint="GET /index.php",` + pool + `} 0`,
+		`tusk_php_request_duration_seconds_count{endpoint="GET /status.php",` + pool + `} 3`,
+		`tusk_php_request_duration_seconds_bucket{endpoint="GET /status.php",` + pool + `,le="+Inf"} 3`,
+		`tusk_php_endpoints_overflow_total{` + pool + `} 1`,
+		"tusk_events_lost_total 0",
+		"tusk_traces_total 8",
+		"tusk_store_written_total 8",
+	}
+	// Counters follow the store's flush: poll until they are all there.
+	var text string
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		text = scrapeMetrics(t, a)
+		missing := 0
+		for _, w := range want {
+			if !strings.Contains(text, w+"\n") {
+				missing++
+			}
+		}
+		if missing == 0 || time.Now().After(deadline) {
+			break
+		}
+	}
+	for _, w := range want {
+		if !strings.Contains(text, w+"\n") {
+			t.Errorf("metrics lack %q", w)
+		}
+	}
+	for _, never := range []string{"code=", "/shop/cart/123", `endpoint="GET /caught.php"`} {
+		if strings.Contains(text, never) {
+			t.Errorf("metrics have %q", never)
+		}
+	}
+	if t.Failed() {
+		t.Logf("metrics:\n%s", text)
+	}
+}
+
+// scrapeMetrics reads GET /metrics as Prometheus would (text format).
+func scrapeMetrics(t *testing.T, a *agentProc) string {
+	t.Helper()
 	req, _ := http.NewRequest(http.MethodGet, a.url+"/metrics", nil)
 	req.Header.Set("Authorization", "Bearer "+a.token)
 	resp, err := http.DefaultClient.Do(req)
@@ -249,20 +311,8 @@ func TestMetricsScrape(t *testing.T) {
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
-	text := string(body)
-	for _, want := range []string{
-		`tusk_php_requests_total{error="false",method="GET",pool="fixture",service="fixture",status_class="2xx"} 1`,
-		`tusk_php_requests_total{error="true",method="GET",pool="fixture",service="fixture",status_class="5xx"} 1`,
-		`tusk_php_request_duration_seconds_count{pool="fixture",service="fixture"} 2`,
-		"tusk_events_lost_total 0",
-		"tusk_traces_total 2",
-		"tusk_store_written_total 2",
-	} {
-		if !strings.Contains(text, want) {
-			t.Errorf("metrics lack %q", want)
-		}
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /metrics: %d %s", resp.StatusCode, body)
 	}
-	if t.Failed() {
-		t.Logf("metrics:\n%s", text)
-	}
+	return string(body)
 }
