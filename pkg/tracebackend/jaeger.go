@@ -108,18 +108,12 @@ func (j *Jaeger) Search(ctx context.Context, q trace.Query) ([]trace.Summary, er
 	if q.MaxDuration > 0 {
 		params.Set("maxDuration", q.MaxDuration.String())
 	}
+	// Only string tags go to Jaeger: how it matches bool and int tags
+	// differs between versions (Jaeger v2 did not find error=true), so
+	// status and errors are filtered here, on the summaries.
 	tags := map[string]string{}
 	if q.Method != "" {
 		tags[trace.AttrHTTPMethod] = q.Method
-	}
-	if q.StatusCode != 0 {
-		tags[trace.AttrHTTPStatusCode] = strconv.Itoa(q.StatusCode)
-	}
-	if q.Pool != "" {
-		tags[trace.AttrPHPPool] = q.Pool
-	}
-	if q.ErrorsOnly {
-		tags["error"] = "true"
 	}
 	if len(tags) > 0 {
 		b, _ := json.Marshal(tags)
@@ -128,7 +122,7 @@ func (j *Jaeger) Search(ctx context.Context, q trace.Query) ([]trace.Summary, er
 	// Jaeger returns the newest matches; ask for more when the path prefix
 	// or the order is applied afterwards.
 	limit := q.EffectiveLimit()
-	if q.PathPrefix != "" || q.Order == trace.OrderSlowest {
+	if q.PathPrefix != "" || q.Order == trace.OrderSlowest || q.StatusCode != 0 || q.ErrorsOnly || q.Pool != "" {
 		limit = min(limit*4, 1500)
 	}
 	params.Set("limit", strconv.Itoa(limit))
