@@ -27,6 +27,10 @@ generated_up_to_date() {
 step generate generated_up_to_date
 step go-vet go vet ./... 
 step go-vet-integration go vet -tags integration ./tests/... ./pkg/probes/ ./pkg/phpfuncs/
+# Jaeger v2 for the OTLP export tests (tests/jaegertest): built once per
+# tools/jaeger/go.sum into /var/cache/tusk/jaeger (~3 minutes the first
+# time, instant after), before any test can wait on it.
+step jaeger-build go run ./tests/jaegertest/cmd/jaeger-build
 step go-unit go test -count=1 -v ./...
 # PHP 7.4 and 8.4 for tests/integration/versions_test.go: cached debootstrap
 # chroots (minutes the first time, instant after). A failed build fails here.

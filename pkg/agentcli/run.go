@@ -32,6 +32,8 @@ func runAgent(ctx context.Context, args []string, stderr io.Writer) error {
 	sampleHz := fs.Int("profile-hz", 0, "PHP stack samples per second per CPU (default 99); 0 with --no-profile")
 	noProfile := fs.Bool("no-profile", false, "do not sample PHP stacks (no flame graphs)")
 	noIO := fs.Bool("no-io", false, "do not time SQL/HTTP/Redis/Memcached calls")
+	otlpEndpoint := fs.String("otlp-endpoint", "", "also export traces over OTLP to this endpoint (grpc: host:port or http://host:port; http: http(s)://host:port)")
+	otlpProtocol := fs.String("otlp-protocol", "", "OTLP protocol: grpc (default) or http")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -78,6 +80,12 @@ func runAgent(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	if set["no-io"] {
 		cfg.IO.Enabled = !*noIO
+	}
+	if set["otlp-endpoint"] {
+		cfg.Export.OTLP.Endpoint = *otlpEndpoint
+	}
+	if set["otlp-protocol"] {
+		cfg.Export.OTLP.Protocol = *otlpProtocol
 	}
 	if set["pid"] {
 		list, err := parsePIDs(*pids)
