@@ -18,6 +18,7 @@ import (
 	"github.com/tusk-php/tusk/pkg/agent/httpapi"
 	"github.com/tusk-php/tusk/pkg/assemble"
 	"github.com/tusk-php/tusk/pkg/discover"
+	"github.com/tusk-php/tusk/pkg/otlpexport"
 	"github.com/tusk-php/tusk/pkg/probes"
 	"github.com/tusk-php/tusk/pkg/profile"
 	"github.com/tusk-php/tusk/pkg/store"
@@ -50,6 +51,10 @@ type Agent struct {
 	sampler    *probes.Sampler
 	samplerErr string
 	profiles   *profile.Aggregator
+	// exporter sends traces over OTLP too; nil when export is off.
+	exporter *otlpexport.Exporter
+	// kube names the pods of PHP processes and filters them; nil when off.
+	kube *kubeAttribution
 
 	spansStored atomic.Uint64
 
@@ -60,6 +65,7 @@ type Agent struct {
 	byIndex   map[uint32]*binaryState // BPF binary index → state
 	grants    map[string]*grant
 	nextGrant int
+	excluded  map[int]discover.Excluded // PHP processes the kubernetes filter keeps from tracing
 }
 
 // New loads the BPF programs and opens the store. It fails with a message
@@ -71,6 +77,13 @@ func New(cfg Config, log *slog.Logger) (*Agent, error) {
 	host := cfg.Host
 	if host == "" {
 		host, _ = os.Hostname()
+	}
+	kubeAttr, kerr := newKubeAttribution(cfg.Kubernetes, os.Getenv, log)
+	if kerr != nil {
+		return nil, kerr
+	}
+	if kubeAttr != nil && cfg.Host == "" {
+		host = kubeAttr.node // in a pod, the hostname is the pod's name
 	}
 	a := &Agent{
 		cfg:       cfg,
@@ -128,7 +141,16 @@ func New(cfg Config, log *slog.Logger) (*Agent, error) {
 		}
 	}
 	a.profiles = profile.NewAggregator(a.store.AddProfile, profile.AggregatorOptions{})
-	a.watcher = discover.NewWatcher(discover.Options{ProcRoot: a.procRoot, CLI: cfg.CLI, PIDs: cfg.PIDs}, cfg.ScanInterval)
+	a.kube, a.excluded = kubeAttr, map[int]discover.Excluded{}
+	a.watcher = discover.NewWatcher(a.discoverOptions(), cfg.ScanInterval)
+	if err := a.startExport(); err != nil {
+		if a.sampler != nil {
+			a.sampler.Close()
+		}
+		a.store.Close()
+		a.tracer.Close()
+		return nil, err
+	}
 	a.metrics = newMetrics(a)
 	a.loop = newEventLoop(a)
 	return a, nil
@@ -161,6 +183,10 @@ func (a *Agent) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	errc := make(chan error, 3)
 	wg.Add(3)
+	if a.kube != nil {
+		wg.Add(1)
+		go func() { defer wg.Done(); a.kube.run(ctx) }()
+	}
 	go func() { defer wg.Done(); a.loop.run(ctx) }()
 	go func() {
 		defer wg.Done()
@@ -231,6 +257,7 @@ func (a *Agent) close() {
 	}
 	a.mu.Unlock()
 	a.loop.drain()
+	exportStopped := a.stopExportAsync() // alongside the store's flush
 	a.profiles.FlushAll()
 	a.tracer.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -242,6 +269,7 @@ func (a *Agent) close() {
 		a.log.Warn("profile flush at exit", "error", err)
 	}
 	a.store.Close()
+	<-exportStopped
 	a.log.Info("tusk agent stopped: every probe detached")
 }
 
@@ -250,4 +278,7 @@ func (a *Agent) storeTrace(t *trace.Trace) {
 	a.metrics.traceStored(t)
 	a.spansStored.Add(uint64(len(t.Spans)))
 	a.store.Add(t)
+	if a.exporter != nil {
+		a.exporter.Enqueue(t) // never blocks: when its queue is full the trace is dropped and counted
+	}
 }

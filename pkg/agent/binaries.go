@@ -44,6 +44,9 @@ func (a *Agent) discoverLoop(ctx context.Context) error {
 	scan := time.NewTicker(a.cfg.ScanInterval)
 	defer scan.Stop()
 	lastClockSync := time.Now()
+	if a.kube != nil {
+		a.kube.waitFirstList(ctx) // so that the first scan already knows the pods
+	}
 	if err := a.poll(); err != nil {
 		return err
 	}
@@ -82,6 +85,12 @@ func (a *Agent) requireTraceable() error {
 		}
 		reasons = append(reasons, b.reason)
 	}
+	if len(reasons) == 0 && len(a.excluded) > 0 {
+		// The kubernetes filter holds them back: that may change (labels,
+		// the API answering), and the status says why meanwhile.
+		a.log.Warn("every given PID is excluded by the kubernetes settings; waiting", "excluded", len(a.excluded))
+		return nil
+	}
 	if len(reasons) == 0 {
 		reasons = append(reasons, "none of the given PIDs is a PHP process")
 	}
@@ -107,6 +116,7 @@ func (a *Agent) applyChange(c discover.Change) {
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	a.noteExcluded(c.Excluded)
 	for _, p := range c.Removed {
 		delete(a.processes, p.PID)
 		delete(a.unscanned, p.PID)

@@ -14,6 +14,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/tusk-php/tusk/pkg/otlpexport"
 	"github.com/tusk-php/tusk/pkg/probes"
 )
 
@@ -90,6 +91,16 @@ type Config struct {
 		MaxEndpoints int `yaml:"max_endpoints"`
 	} `yaml:"metrics"`
 
+	// Export sends every trace to an OTLP backend as well as to the local
+	// store (off while export.otlp.endpoint is empty).
+	Export struct {
+		OTLP otlpexport.Config `yaml:"otlp"`
+	} `yaml:"export"`
+
+	// Kubernetes attributes PHP processes to pods and chooses which pods
+	// are traced (kubeconfig.go).
+	Kubernetes KubernetesConfig `yaml:"kubernetes"`
+
 	LogLevel string `yaml:"log_level"`
 }
 
@@ -113,6 +124,8 @@ func DefaultConfig() Config {
 	c.Profiling.Enabled = true
 	c.Profiling.Hz = 99
 	c.Metrics.MaxEndpoints = 100
+	c.Export.OTLP = otlpexport.DefaultConfig()
+	c.Kubernetes = defaultKubernetesConfig()
 	c.LogLevel = "info"
 	return c
 }
@@ -137,7 +150,7 @@ func (c *Config) LoadConfigFile(path string) error {
 	return nil
 }
 
-// ApplyEnv reads TUSK_TOKEN, TUSK_LISTEN and TUSK_DB.
+// ApplyEnv reads TUSK_TOKEN, TUSK_LISTEN, TUSK_DB and TUSK_OTLP_ENDPOINT.
 func (c *Config) ApplyEnv(getenv func(string) string) {
 	if v := getenv("TUSK_TOKEN"); v != "" {
 		c.Token = v
@@ -147,6 +160,9 @@ func (c *Config) ApplyEnv(getenv func(string) string) {
 	}
 	if v := getenv("TUSK_DB"); v != "" {
 		c.DB = v
+	}
+	if v := getenv("TUSK_OTLP_ENDPOINT"); v != "" {
+		c.Export.OTLP.Endpoint = v
 	}
 }
 
@@ -185,10 +201,16 @@ func (c *Config) Validate() error {
 	if c.Metrics.MaxEndpoints < 0 {
 		return fmt.Errorf("metrics.max_endpoints %d: 0 (no endpoint label) or more", c.Metrics.MaxEndpoints)
 	}
+	if err := c.Export.OTLP.Validate(); err != nil {
+		return fmt.Errorf("export.otlp.%w", err)
+	}
 	for _, p := range c.PIDs {
 		if p <= 0 {
 			return fmt.Errorf("pids: %d is not a process id", p)
 		}
+	}
+	if err := c.Kubernetes.Validate(); err != nil {
+		return err
 	}
 	return nil
 }

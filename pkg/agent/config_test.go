@@ -107,3 +107,53 @@ func TestTokenIsGeneratedOnceThenRead(t *testing.T) {
 		t.Fatalf("empty token file: %v", err)
 	}
 }
+
+func TestConfigOTLPExport(t *testing.T) {
+	c := DefaultConfig()
+	if c.Export.OTLP.Enabled() || c.Export.OTLP.Protocol != "grpc" || c.Export.OTLP.QueueSize != 2048 ||
+		c.Export.OTLP.MaxBatchSpans != 4096 || c.Export.OTLP.Timeout != 10*time.Second || c.Export.OTLP.RetryMaxElapsed != 30*time.Second {
+		t.Fatalf("export defaults %+v", c.Export.OTLP)
+	}
+	err := c.LoadConfigFile(writeFile(t, "tusk.yaml", `
+export:
+  otlp:
+    endpoint: https://otlp.example.com:4318
+    protocol: http
+    headers: { authorization: "Bearer abc" }
+    timeout: 3s
+    queue_size: 100
+    retry_max_elapsed: 1m
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := c.Export.OTLP
+	if o.Endpoint != "https://otlp.example.com:4318" || o.Protocol != "http" || o.Headers["authorization"] != "Bearer abc" ||
+		o.Timeout != 3*time.Second || o.QueueSize != 100 || o.MaxBatchSpans != 4096 || o.RetryMaxElapsed != time.Minute {
+		t.Fatalf("export %+v", o)
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	c.ApplyEnv(func(k string) string { return map[string]string{"TUSK_OTLP_ENDPOINT": "http://127.0.0.1:4318"}[k] })
+	if c.Export.OTLP.Endpoint != "http://127.0.0.1:4318" {
+		t.Fatalf("TUSK_OTLP_ENDPOINT: %s", c.Export.OTLP.Endpoint)
+	}
+	if err := c.LoadConfigFile(writeFile(t, "typo.yaml", "export: { otlp: { endpiont: x } }\n")); err == nil || !strings.Contains(err.Error(), "endpiont") {
+		t.Fatalf("a misspelt export key must be an error naming it: %v", err)
+	}
+	for name, mutate := range map[string]func(*Config){
+		"export.otlp.protocol":          func(c *Config) { c.Export.OTLP.Protocol = "thrift" },
+		"export.otlp.endpoint":          func(c *Config) { c.Export.OTLP.Endpoint = "ftp://x:1" },
+		"export.otlp.queue_size":        func(c *Config) { c.Export.OTLP.QueueSize = 0 },
+		"export.otlp.max_batch_spans":   func(c *Config) { c.Export.OTLP.MaxBatchSpans = 0 },
+		"export.otlp.timeout":           func(c *Config) { c.Export.OTLP.Timeout = 0 },
+		"export.otlp.retry_max_elapsed": func(c *Config) { c.Export.OTLP.RetryMaxElapsed = -1 },
+	} {
+		c := DefaultConfig()
+		mutate(&c)
+		if err := c.Validate(); err == nil || !strings.HasPrefix(err.Error(), name) {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}

@@ -6,7 +6,10 @@ import (
 )
 
 // describe names the process of a request for its trace: pool, service,
-// PHP version. Called from the event loop.
+// PHP version, and with pod attribution its pod and container (from the
+// cache: never waiting for the Kubernetes API). A process the kubernetes
+// filter excludes (its binary is probed for other pods) is marked Drop.
+// Called from the event loop.
 func (a *Agent) describe(binary, pid uint32) assemble.Process {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -19,8 +22,19 @@ func (a *Agent) describe(binary, pid uint32) assemble.Process {
 	}
 	p, ok := a.processes[int(pid)]
 	if !ok {
+		if _, excluded := a.excluded[int(pid)]; excluded {
+			out.Drop = true
+			return out
+		}
 		// A worker born since the last scan: read its title now.
 		p, ok = a.lookupUnscanned(int(pid))
+		if ok && a.kube != nil && a.kube.exclude(p) != "" {
+			out.Drop = true
+			return out
+		}
+	}
+	if ok && a.kube != nil {
+		out.Attributes = a.kube.attributes(p)
 	}
 	switch {
 	case ok && p.Role == discover.RoleCLI:
@@ -52,7 +66,7 @@ func (a *Agent) lookupUnscanned(pid int) (discover.Process, bool) {
 	if p, ok := a.unscanned[pid]; ok {
 		return p, true
 	}
-	p, err := discover.Lookup(discover.Options{ProcRoot: a.procRoot, CLI: a.cfg.CLI}, pid)
+	p, err := discover.Lookup(discover.Options{ProcRoot: a.procRoot, CLI: a.cfg.CLI, Cgroups: a.kube != nil}, pid)
 	if err != nil {
 		return discover.Process{}, false
 	}

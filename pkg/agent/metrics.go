@@ -48,6 +48,7 @@ func newMetrics(a *Agent) *metrics {
 	for _, s := range selfMetrics {
 		m.reg.MustRegister(s.collector(func() float64 { return s.value(a) }))
 	}
+	a.registerExportMetrics(m.reg)
 	return m
 }
 

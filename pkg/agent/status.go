@@ -70,6 +70,10 @@ func (a *Agent) Status(context.Context) (*agentapi.Status, error) {
 	}
 	slices.SortFunc(st.Binaries, func(x, y agentapi.Binary) int { return strings.Compare(x.ID, y.ID) })
 	st.DeepModes = a.deepModesLocked()
+	if a.kube != nil {
+		st.Kubernetes = a.kubeStatus()
+	}
+	st.Export = a.exportStatus()
 	st.Profiling = agentapi.Profiling{Enabled: a.sampler != nil, Hz: a.cfg.Profiling.Hz, Error: a.samplerErr}
 	if a.sampler != nil {
 		st.Profiling.CPUs = a.sampler.CPUs()
@@ -92,7 +96,11 @@ func (a *Agent) binaryStatus(b *binaryState, g discover.Binary) agentapi.Binary 
 	}
 	probePID := 0
 	for _, pg := range g.Pools {
-		out.Pools = append(out.Pools, agentapi.Pool{Name: pg.Name, Service: a.serviceName(pg.Name), MasterPID: pg.MasterPID, WorkerPIDs: pg.Workers, MountNamespace: pg.MountNS})
+		pool := agentapi.Pool{Name: pg.Name, Service: a.serviceName(pg.Name), MasterPID: pg.MasterPID, WorkerPIDs: pg.Workers, MountNamespace: pg.MountNS}
+		if a.kube != nil {
+			a.kube.poolFields(&pool, pg)
+		}
+		out.Pools = append(out.Pools, pool)
 		if probePID == 0 && len(pg.Workers) > 0 {
 			probePID = pg.Workers[0]
 		}

@@ -39,6 +39,38 @@ type Status struct {
 	Events    Events     `json:"events"`
 	Store     Store      `json:"store"`
 	Profiling Profiling  `json:"profiling"`
+	// Export is the OTLP exporter; absent when export is off.
+	Export *ExportStatus `json:"export,omitempty"`
+	// Kubernetes is pod attribution; absent when it is off (not in a
+	// cluster).
+	Kubernetes *Kubernetes `json:"kubernetes,omitempty"`
+}
+
+// ExportStatus counts what the OTLP exporter did with the traces it was
+// handed, in traces and spans. Every trace ends in exactly one outcome:
+// enqueued = exported + dropped + failed + queued.
+type ExportStatus struct {
+	Endpoint string `json:"endpoint"`
+	Protocol string `json:"protocol"` // "grpc" or "http"
+	// Enqueued: handed to the exporter, including those dropped.
+	EnqueuedTraces uint64 `json:"enqueuedTraces"`
+	EnqueuedSpans  uint64 `json:"enqueuedSpans"`
+	// Queued: waiting or being sent now.
+	QueuedTraces uint64 `json:"queuedTraces"`
+	QueuedSpans  uint64 `json:"queuedSpans"`
+	// Exported: accepted by the backend.
+	ExportedTraces uint64 `json:"exportedTraces"`
+	ExportedSpans  uint64 `json:"exportedSpans"`
+	// Dropped: the export queue was full.
+	DroppedTraces uint64 `json:"droppedTraces"`
+	DroppedSpans  uint64 `json:"droppedSpans"`
+	// Failed: given up on after retries, or rejected by the backend.
+	FailedTraces uint64 `json:"failedTraces"`
+	FailedSpans  uint64 `json:"failedSpans"`
+	// Retries: attempts repeated after a transient error.
+	Retries     uint64    `json:"retries"`
+	LastError   string    `json:"lastError,omitempty"`
+	LastErrorAt time.Time `json:"lastErrorAt,omitzero"`
 }
 
 // Profiling is the state of the PHP stack sampler.
@@ -85,6 +117,46 @@ type Pool struct {
 	WorkerPIDs []int  `json:"workerPids"`
 	// MountNamespace differs from the agent's for PHP in a container.
 	MountNamespace string `json:"mountNamespace,omitempty"`
+	// Pod, Namespace and Container name the Kubernetes pod the pool runs in
+	// (from the API); PodUID and ContainerID come from its cgroup. Empty
+	// outside Kubernetes or with pod attribution off.
+	Pod         string `json:"pod,omitempty"`
+	Namespace   string `json:"namespace,omitempty"`
+	Container   string `json:"container,omitempty"`
+	PodUID      string `json:"podUid,omitempty"`
+	ContainerID string `json:"containerId,omitempty"`
+}
+
+// Kubernetes is the state of pod attribution: the node, the pod list from
+// the API, the filter, and the PHP processes it keeps from being traced.
+type Kubernetes struct {
+	Node      string `json:"node"`
+	APIServer string `json:"apiServer"`
+	// Pods is how many pods of this node the last list returned.
+	Pods        int       `json:"pods"`
+	LastRefresh time.Time `json:"lastRefresh,omitzero"`
+	// Error is the last list's failure (RBAC missing, API unreachable).
+	Error string `json:"error,omitempty"`
+	// Filter is the configured selection, in the configuration's words.
+	Filter string `json:"filter,omitempty"`
+	// ExcludedProcesses counts the PHP processes not traced because of the
+	// filter (or because their pod is not known yet); Excluded says which,
+	// per pod, and why.
+	ExcludedProcesses int           `json:"excludedProcesses"`
+	Excluded          []ExcludedPod `json:"excluded"`
+	// DroppedRequests counts requests of excluded processes that reached
+	// the agent anyway (their binary is probed for other pods) and were
+	// discarded.
+	DroppedRequests uint64 `json:"droppedRequests"`
+}
+
+// ExcludedPod is a pod whose PHP processes are not traced, and why.
+type ExcludedPod struct {
+	Namespace string `json:"namespace,omitempty"`
+	Pod       string `json:"pod,omitempty"`
+	PodUID    string `json:"podUid"`
+	Reason    string `json:"reason"`
+	PIDs      []int  `json:"pids"`
 }
 
 // Probe is one attached uprobe/USDT probe.

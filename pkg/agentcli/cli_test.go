@@ -72,3 +72,14 @@ func TestMissingTokenSaysWhereToPutIt(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
 }
+
+func TestRunOTLPFlagsAreValidated(t *testing.T) {
+	code, _, stderr := run("run", "--otlp-endpoint", "127.0.0.1:4317", "--otlp-protocol", "thrift")
+	if code != exitFail || !strings.Contains(stderr, `export.otlp.protocol "thrift": want grpc or http`) {
+		t.Errorf("exit %d, stderr %q", code, stderr)
+	}
+	code, _, stderr = run("run", "--otlp-endpoint", "collector")
+	if code != exitFail || !strings.Contains(stderr, `export.otlp.endpoint "collector"`) {
+		t.Errorf("exit %d, stderr %q", code, stderr)
+	}
+}

@@ -153,9 +153,10 @@ func status(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			fmt.Fprintf(stdout, "  deep mode: unavailable: %s\n", b.DeepReason)
 		}
 		for _, p := range b.Pools {
-			fmt.Fprintf(stdout, "  pool %-12s master %-7d workers %v\n", p.Name, p.MasterPID, p.WorkerPIDs)
+			fmt.Fprintf(stdout, "  pool %-12s master %-7d workers %v%s\n", p.Name, p.MasterPID, p.WorkerPIDs, podOf(p))
 		}
 	}
+	printKubernetes(stdout, st.Kubernetes)
 	printDeepModes(stdout, st.DeepModes)
 	return nil
 }

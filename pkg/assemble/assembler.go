@@ -19,6 +19,13 @@ type Process struct {
 	Pool       string
 	PHPVersion string
 	ProbeMode  string // "usdt"
+	// Attributes go on the request span as they are: where the process
+	// runs (k8s.pod.name, container.id…). Empty values are left out.
+	Attributes map[string]string
+	// Drop discards the request unseen: its process must not be traced (a
+	// pod the configuration excludes, running a binary probed for others).
+	// Counted in Stats.Dropped.
+	Drop bool
 }
 
 // Options configure an Assembler.
@@ -58,6 +65,7 @@ type Stats struct {
 	Traces     uint64 // emitted
 	Incomplete uint64 // emitted with pieces known to be missing
 	Abandoned  uint64 // emitted because their end never came
+	Dropped    uint64 // discarded: Process.Drop
 	Events     uint64
 }
 
@@ -233,6 +241,10 @@ func (a *Assembler) finish(key requestKey, p *pending) {
 	delete(a.open, key)
 	if a.current[key.tid] == key {
 		delete(a.current, key.tid)
+	}
+	if p.proc.Drop {
+		a.stats.Dropped++
+		return
 	}
 	t := a.build(key, p)
 	if a.opts.Profile != nil && len(p.samples) > 0 {

@@ -144,6 +144,11 @@ func (a *Assembler) describeRequest(t *trace.Trace, root *trace.Span, s *events.
 	if proc.ProbeMode != "" {
 		root.SetAttr(trace.AttrPHPProbeMode, proc.ProbeMode)
 	}
+	for k, v := range proc.Attributes {
+		if v != "" {
+			root.SetAttr(k, v)
+		}
+	}
 	if t.Service == "" {
 		t.Service = "php"
 	}

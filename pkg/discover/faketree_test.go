@@ -22,6 +22,8 @@ type fakeProc struct {
 	startTime uint64
 	flags     uint64
 	state     byte
+	// cgroup is the content of <pid>/cgroup; "" leaves the file out.
+	cgroup string
 }
 
 // writeFakeProc writes <root>/<pid>/{comm,cmdline,stat} and the exe and
@@ -44,6 +46,9 @@ func writeFakeProc(t *testing.T, root string, p fakeProc) {
 		cmdline = strings.Join(p.argv, "\x00") + "\x00"
 	}
 	must(t, os.WriteFile(filepath.Join(dir, "cmdline"), []byte(cmdline), 0o444))
+	if p.cgroup != "" {
+		must(t, os.WriteFile(filepath.Join(dir, "cgroup"), []byte(p.cgroup), 0o444))
+	}
 	if p.exe != "" {
 		must(t, os.Symlink(p.exe, filepath.Join(dir, "exe")))
 	}

@@ -27,6 +27,9 @@ type PoolGroup struct {
 	MasterPID int
 	Workers   []int
 	MountNS   string
+	// PodUID and ContainerID are those of the group's first process (see
+	// Process): a pool's workers share their master's container.
+	PodUID, ContainerID string
 }
 
 // Group gathers processes by binary. fpm workers are grouped by (binary,
@@ -62,7 +65,7 @@ func Group(procs []Process) []Binary {
 		}
 		g := pools[k]
 		if g == nil {
-			g = &PoolGroup{Name: k.name, MasterPID: k.master, MountNS: p.MountNS}
+			g = &PoolGroup{Name: k.name, MasterPID: k.master, MountNS: p.MountNS, PodUID: p.PodUID, ContainerID: p.ContainerID}
 			pools[k] = g
 		}
 		g.Workers = append(g.Workers, p.PID)

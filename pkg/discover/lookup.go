@@ -20,10 +20,11 @@ var (
 //	pid 1 (systemd): not a PHP process (exe /usr/lib/systemd/systemd)
 //
 // An fpm master is returned alone; Scan with Options.PIDs adds its workers.
+// Options.Exclude is not applied: the caller decides.
 func Lookup(opts Options, pid int) (*Process, error) { return lookup(opts.fs(), opts, pid) }
 
 func lookup(pfs procFS, opts Options, pid int) (*Process, error) {
-	p, v, err := inspect(pfs, pid, opts.CLI, nil)
+	p, v, err := inspect(pfs, pid, opts.CLI, opts.Cgroups, nil)
 	switch v {
 	case found:
 		return &p, nil

@@ -31,6 +31,10 @@ type Process struct {
 	// StartTime is field 22 of /proc/<pid>/stat (clock ticks after boot):
 	// together with PID it tells a reused PID from the same process.
 	StartTime uint64
+	// PodUID and ContainerID come from /proc/<pid>/cgroup (Options.Cgroups):
+	// the Kubernetes pod and the container the process runs in, empty when
+	// it runs in neither (see kube.ParseCgroup).
+	PodUID, ContainerID string
 }
 
 // BinaryID is the device and inode of an executable, from stat of

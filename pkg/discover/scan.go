@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io/fs"
 	"slices"
+
+	"github.com/tusk-php/tusk/pkg/kube"
 )
 
 // Options say where and what to look for.
@@ -17,6 +19,20 @@ type Options struct {
 	// PIDs, when non-empty, limits discovery to these processes and, for an
 	// fpm master among them, its workers.
 	PIDs []int
+	// Cgroups reads each PHP process's /proc/<pid>/cgroup for its pod and
+	// container (Process.PodUID, ContainerID).
+	Cgroups bool
+	// Exclude, when set, is asked about every PHP process found; a
+	// non-empty answer says why it must not be traced, and the process is
+	// reported as Excluded instead. It is called on the scanning goroutine
+	// and must not block.
+	Exclude func(Process) string
+}
+
+// Excluded is a PHP process that Options.Exclude turned away, and why.
+type Excluded struct {
+	Process
+	Reason string
 }
 
 func (o Options) fs() procFS {
@@ -40,21 +56,29 @@ func (e *DeniedError) Error() string {
 func (e *DeniedError) Unwrap() error { return fs.ErrPermission }
 
 // Scan makes one pass over /proc and returns the PHP processes in PID order.
-// Processes that exit during the pass are skipped silently. The error is a
+// Processes that exit during the pass are skipped silently, and so are those
+// Options.Exclude turns away (ScanAll reports them). The error is a
 // *DeniedError when some could not be read (the result is still valid), or
 // another error when /proc itself could not be listed.
-func Scan(opts Options) ([]Process, error) { return scan(opts.fs(), opts) }
+func Scan(opts Options) ([]Process, error) {
+	procs, _, err := ScanAll(opts)
+	return procs, err
+}
 
-func scan(pfs procFS, opts Options) ([]Process, error) {
+// ScanAll is Scan that also returns the processes Options.Exclude turned
+// away, in PID order.
+func ScanAll(opts Options) ([]Process, []Excluded, error) { return scan(opts.fs(), opts) }
+
+func scan(pfs procFS, opts Options) ([]Process, []Excluded, error) {
 	pids, err := pfs.pids()
 	if err != nil {
-		return nil, fmt.Errorf("discover: list processes: %w", err)
+		return nil, nil, fmt.Errorf("discover: list processes: %w", err)
 	}
 	want := pidSet(opts.PIDs)
 	var procs []Process
 	var denied []int
 	for _, pid := range pids {
-		p, v, _ := inspect(pfs, pid, opts.CLI, want)
+		p, v, _ := inspect(pfs, pid, opts.CLI, opts.Cgroups, want)
 		switch {
 		case v == found:
 			procs = append(procs, p)
@@ -68,11 +92,21 @@ func scan(pfs procFS, opts Options) ([]Process, error) {
 	if want != nil {
 		procs = keepWanted(procs, want)
 	}
+	var excluded []Excluded
+	if opts.Exclude != nil {
+		procs = slices.DeleteFunc(procs, func(p Process) bool {
+			if why := opts.Exclude(p); why != "" {
+				excluded = append(excluded, Excluded{Process: p, Reason: why})
+				return true
+			}
+			return false
+		})
+	}
 	if len(denied) > 0 {
 		slices.Sort(denied)
-		return procs, &DeniedError{PIDs: denied}
+		return procs, excluded, &DeniedError{PIDs: denied}
 	}
-	return procs, nil
+	return procs, excluded, nil
 }
 
 // verdict is why inspect did or did not return a process; Lookup turns it
@@ -92,7 +126,7 @@ const (
 // readlink), and the rest only when the exe's name mentions php. On any
 // verdict but found the Process holds what was read so far (Comm, Exe) for
 // messages.
-func inspect(pfs procFS, pid int, cli bool, want map[int]bool) (Process, verdict, error) {
+func inspect(pfs procFS, pid int, cli, cgroups bool, want map[int]bool) (Process, verdict, error) {
 	p := Process{PID: pid}
 	exe, err := pfs.readlink(pid, "exe")
 	if err != nil {
@@ -148,6 +182,14 @@ func inspect(pfs procFS, pid int, cli bool, want map[int]bool) (Process, verdict
 		return p, failure(err), err
 	}
 	p.ExeOpenPath = pfs.path(pid, "exe")
+	if cgroups {
+		// World-readable; a process without the file (or gone by now) is
+		// simply in no pod: the next scan sees the truth.
+		if b, err := pfs.readFile(pid, "cgroup"); err == nil {
+			ref := kube.ParseCgroup(b)
+			p.PodUID, p.ContainerID = ref.PodUID, ref.ContainerID
+		}
+	}
 	return p, found, nil
 }
 

@@ -154,7 +154,7 @@ func TestScanCountsPermissionErrorsOnPHPLookingProcesses(t *testing.T) {
 		"readlink 103/ns/mnt": eacces, // exe says php: counted
 		"readlink 1/exe":      eacces, // systemd: nobody cares
 	}}
-	procs, err := scan(pfs, Options{})
+	procs, _, err := scan(pfs, Options{})
 	var denied *DeniedError
 	if !errors.As(err, &denied) || !slices.Equal(denied.PIDs, []int{102, 103}) {
 		t.Fatalf("err = %v, want a DeniedError for pids 102 and 103", err)
@@ -167,10 +167,10 @@ func TestScanCountsPermissionErrorsOnPHPLookingProcesses(t *testing.T) {
 	}
 
 	// Within Options.PIDs only: the workers of master 100 count, not for 200.
-	if _, err := scan(pfs, Options{PIDs: []int{100}}); !errors.As(err, &denied) || !slices.Equal(denied.PIDs, []int{102, 103}) {
+	if _, _, err := scan(pfs, Options{PIDs: []int{100}}); !errors.As(err, &denied) || !slices.Equal(denied.PIDs, []int{102, 103}) {
 		t.Errorf("Scan(PIDs 100) err = %v, want a DeniedError for pids 102 and 103", err)
 	}
-	if _, err := scan(pfs, Options{PIDs: []int{200}}); err != nil {
+	if _, _, err := scan(pfs, Options{PIDs: []int{200}}); err != nil {
 		t.Errorf("Scan(PIDs 200) err = %v, want none", err)
 	}
 }
@@ -184,7 +184,7 @@ func TestScanSkipsProcessesThatVanishMidRead(t *testing.T) {
 	}}
 	// A real half-gone entry too: the exe link is there, stat is not.
 	must(t, os.Remove(filepath.Join(h.root, "201", "stat")))
-	procs, err := scan(pfs, Options{})
+	procs, _, err := scan(pfs, Options{})
 	if err != nil {
 		t.Fatalf("a vanished process is not an error: %v", err)
 	}

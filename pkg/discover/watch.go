@@ -17,9 +17,20 @@ type Change struct {
 	// Denied is the current list of PHP-looking processes the agent may not
 	// inspect (see DeniedError); a change in it alone also makes a Change.
 	Denied []int
+	// Excluded is the current list of PHP processes Options.Exclude turned
+	// away, in PID order; a change in it (a process, or a reason) alone also
+	// makes a Change. A process excluded after being traced is in Removed
+	// too, and one admitted after being excluded in Added.
+	Excluded []Excluded
 }
 
 func (c Change) empty() bool { return len(c.Added) == 0 && len(c.Removed) == 0 }
+
+func sameExcluded(a, b []Excluded) bool {
+	return slices.EqualFunc(a, b, func(x, y Excluded) bool {
+		return x.PID == y.PID && x.Reason == y.Reason && sameProcess(x.Process, y.Process)
+	})
+}
 
 // Watcher rescans /proc periodically and reports the differences. It is not
 // safe for concurrent use: call Poll or Run from one goroutine.
@@ -27,13 +38,14 @@ type Watcher struct {
 	opts     Options
 	interval time.Duration
 
-	// Seams for tests: scan is Scan, ticker wraps time.NewTicker.
-	scan   func(Options) ([]Process, error)
+	// Seams for tests: scan is ScanAll, ticker wraps time.NewTicker.
+	scan   func(Options) ([]Process, []Excluded, error)
 	ticker func(time.Duration) (ticks <-chan time.Time, stop func())
 
-	known  map[int]Process
-	denied []int
-	primed bool
+	known    map[int]Process
+	denied   []int
+	excluded []Excluded
+	primed   bool
 }
 
 // NewWatcher returns a Watcher that scans with opts every interval.
@@ -41,7 +53,7 @@ func NewWatcher(opts Options, interval time.Duration) *Watcher {
 	return &Watcher{
 		opts:     opts,
 		interval: interval,
-		scan:     Scan,
+		scan:     ScanAll,
 		ticker: func(d time.Duration) (<-chan time.Time, func()) {
 			t := time.NewTicker(d)
 			return t.C, t.Stop
@@ -57,7 +69,7 @@ func NewWatcher(opts Options, interval time.Duration) *Watcher {
 // an error here: it is reported in Change.Denied. On any other error nothing
 // is updated.
 func (w *Watcher) Poll() (c Change, changed bool, err error) {
-	procs, err := w.scan(w.opts)
+	procs, excluded, err := w.scan(w.opts)
 	var denied *DeniedError
 	switch {
 	case errors.As(err, &denied):
@@ -87,8 +99,9 @@ func (w *Watcher) Poll() (c Change, changed bool, err error) {
 	slices.SortFunc(c.Added, byPID)
 	slices.SortFunc(c.Removed, byPID)
 
-	changed = !w.primed || !c.empty() || !slices.Equal(c.Denied, w.denied)
-	w.known, w.denied, w.primed = seen, c.Denied, true
+	c.Excluded = excluded
+	changed = !w.primed || !c.empty() || !slices.Equal(c.Denied, w.denied) || !sameExcluded(c.Excluded, w.excluded)
+	w.known, w.denied, w.excluded, w.primed = seen, c.Denied, c.Excluded, true
 	return c, changed, nil
 }
 

@@ -10,12 +10,12 @@ import (
 
 // scripted returns a scan function that answers with each result in turn,
 // repeating the last.
-func scripted(results ...[]Process) func(Options) ([]Process, error) {
+func scripted(results ...[]Process) func(Options) ([]Process, []Excluded, error) {
 	i := 0
-	return func(Options) ([]Process, error) {
+	return func(Options) ([]Process, []Excluded, error) {
 		r := results[min(i, len(results)-1)]
 		i++
-		return r, nil
+		return r, nil, nil
 	}
 }
 
@@ -80,13 +80,13 @@ func TestPollCarriesPermissionProblemsWithoutFailing(t *testing.T) {
 	}{{[]Process{proc(11, 1)}, []int{12}}, {[]Process{proc(11, 1)}, []int{12}}, {[]Process{proc(11, 1)}, nil}}
 	i := 0
 	w := NewWatcher(Options{}, time.Hour)
-	w.scan = func(Options) ([]Process, error) {
+	w.scan = func(Options) ([]Process, []Excluded, error) {
 		r := results[i]
 		i++
 		if r.denied != nil {
-			return r.procs, &DeniedError{PIDs: r.denied}
+			return r.procs, nil, &DeniedError{PIDs: r.denied}
 		}
-		return r.procs, nil
+		return r.procs, nil, nil
 	}
 	wantChanged := []bool{true, false, true}
 	for i := range results {
@@ -125,7 +125,7 @@ func TestRunEmitsOnTicksUntilCancelled(t *testing.T) {
 func TestRunStopsOnAScanFailure(t *testing.T) {
 	w := NewWatcher(Options{}, time.Hour)
 	boom := errors.New("/proc is gone")
-	w.scan = func(Options) ([]Process, error) { return nil, boom }
+	w.scan = func(Options) ([]Process, []Excluded, error) { return nil, nil, boom }
 	if err := w.Run(t.Context(), func(Change) { t.Error("emitted on a failed scan") }); !errors.Is(err, boom) {
 		t.Errorf("Run = %v, want %v", err, boom)
 	}

@@ -19,6 +19,15 @@ const (
 	AttrExceptionMessage = "exception.message"
 	AttrExceptionEscaped = "exception.escaped"
 
+	// Where the process runs (OpenTelemetry k8s.* and container.* resource
+	// attributes), on the request span when known.
+	AttrK8sPodName       = "k8s.pod.name"
+	AttrK8sPodUID        = "k8s.pod.uid"
+	AttrK8sNamespace     = "k8s.namespace.name"
+	AttrK8sContainerName = "k8s.container.name"
+	AttrK8sNodeName      = "k8s.node.name"
+	AttrContainerID      = "container.id"
+
 	AttrPHPPool        = "php.fpm.pool"
 	AttrPHPScript      = "php.script"
 	AttrPHPVersion     = "php.version"
