@@ -55,7 +55,7 @@ type Tracer struct {
 }
 
 // ErrPermission is returned by Load when the process may not load BPF.
-var ErrPermission = errors.New("loading BPF programs needs root, or CAP_BPF and CAP_PERFMON (run the agent with sudo)")
+var ErrPermission = errors.New("loading BPF programs and attaching uprobes needs root, or CAP_BPF, CAP_PERFMON, CAP_SYS_ADMIN and CAP_SYS_PTRACE (run the agent with sudo)")
 
 // Load loads the request programs and their maps. Nothing is attached yet.
 func Load(opts Options) (*Tracer, error) {

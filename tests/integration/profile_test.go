@@ -3,6 +3,10 @@
 package integration
 
 import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -58,9 +62,39 @@ func TestFlameGraphOfACPUBoundRequest(t *testing.T) {
 			if top.Functions[0].Function != "burn" {
 				t.Errorf("top function %+v, want burn", top.Functions[0])
 			}
+			checkPprofOpens(t, a, q)
 			return
 		}
 		time.Sleep(time.Second)
 	}
 	t.Fatal("no pool profile within 90 s")
+}
+
+// checkPprofOpens fetches the pool's profile over the range as pprof, the
+// form Pyroscope-style tools and `go tool pprof` read, and has the real
+// `go tool pprof` print its top: burn first.
+func checkPprofOpens(t *testing.T, a *agentProc, q agentapi.ProfileQuery) {
+	t.Helper()
+	raw, err := a.client.Pprof(t.Context(), q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "php.pb.gz")
+	if err := os.WriteFile(path, raw, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "tool", "pprof", "-top", path).CombinedOutput()
+	if err != nil {
+		t.Fatalf("go tool pprof: %v\n%s", err, out)
+	}
+	lines := strings.Split(string(out), "\n")
+	for i, l := range lines {
+		if strings.Contains(l, "flat%") && i+1 < len(lines) {
+			if !strings.Contains(lines[i+1], "burn") {
+				t.Errorf("pprof's top function is not burn:\n%s", out)
+			}
+			return
+		}
+	}
+	t.Errorf("go tool pprof printed no table:\n%s", out)
 }
