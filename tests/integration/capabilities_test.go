@@ -66,30 +66,15 @@ func launchAgentWithCaps(t *testing.T, dir string, caps []string, args ...string
 	for _, c := range caps {
 		set += ",+" + strings.ToLower(c)
 	}
-	addr := freeAddr(t)
-	a := &agentProc{dir: dir, url: "http://" + addr, token: "test-token-" + t.Name(), log: &syncBuffer{}, done: make(chan error, 1)}
 	hide := `for d in /sys/kernel/btf /sys/kernel/tracing /sys/kernel/debug; do
   if [ -d "$d" ]; then mount -t tmpfs -o ro,size=4k tmpfs "$d" || exit 1; fi
 done
 exec "$@"`
-	full := append([]string{"--mount", "--propagation", "private", "sh", "-c", hide, "sh",
-		"setpriv", "--no-new-privs", "--bounding-set", set, "--inh-caps", set, "--ambient-caps", set, "--",
-		agentBin, "run", "--listen", addr, "--db", filepath.Join(dir, "traces.db"), "--log-level", "debug"}, args...)
-	a.cmd = exec.Command("unshare", full...)
-	a.cmd.Env = append(os.Environ(), "TUSK_TOKEN="+a.token)
-	a.cmd.Stdout, a.cmd.Stderr = a.log, a.log
-	if err := a.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { a.done <- a.cmd.Wait() }()
-	a.client = agentapi.NewClient(a.url, a.token)
-	t.Cleanup(func() {
-		a.stop()
-		if t.Failed() {
-			t.Logf("agent log:\n%s", a.log.String())
-		}
-	})
-	return a
+	return launchAgentVia(t, dir, func(agentArgs []string) *exec.Cmd {
+		wrapper := []string{"--mount", "--propagation", "private", "sh", "-c", hide, "sh",
+			"setpriv", "--no-new-privs", "--bounding-set", set, "--inh-caps", set, "--ambient-caps", set, "--", agentBin}
+		return exec.Command("unshare", append(wrapper, agentArgs...)...)
+	}, args...)
 }
 
 // effectiveCaps reads CapEff of a process, once it has exec'd the agent.

@@ -127,10 +127,17 @@ func freeAddr(t *testing.T) string {
 // launchAgent starts tusk-agent run with args; it does not wait for it.
 func launchAgent(t *testing.T, dir string, args ...string) *agentProc {
 	t.Helper()
+	return launchAgentVia(t, dir, func(argv []string) *exec.Cmd { return exec.Command(agentBin, argv...) }, args...)
+}
+
+// launchAgentVia starts the agent with the command wrap makes of the
+// agent's arguments (a wrapper such as unshare or setpriv may come first).
+func launchAgentVia(t *testing.T, dir string, wrap func(agentArgs []string) *exec.Cmd, args ...string) *agentProc {
+	t.Helper()
 	addr := freeAddr(t)
 	a := &agentProc{dir: dir, url: "http://" + addr, token: "test-token-" + t.Name(), log: &syncBuffer{}, done: make(chan error, 1)}
 	full := append([]string{"run", "--listen", addr, "--db", filepath.Join(dir, "traces.db"), "--log-level", "debug"}, args...)
-	a.cmd = exec.Command(agentBin, full...)
+	a.cmd = wrap(full)
 	a.cmd.Env = append(os.Environ(), "TUSK_TOKEN="+a.token)
 	a.cmd.Stdout, a.cmd.Stderr = a.log, a.log
 	if err := a.cmd.Start(); err != nil {
