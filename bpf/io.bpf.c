@@ -178,8 +178,8 @@ static __always_inline int passes_filter(const struct io_hook *hook, const __u64
 	       v == hook->filter_values[3];
 }
 
-SEC("uprobe")
-int io_enter(struct pt_regs *ctx)
+/* io_enter_body runs at a hooked function's entry; the cookie is the site. */
+static __always_inline int io_enter_body(struct pt_regs *ctx)
 {
 	__u32 site_idx = (__u32)bpf_get_attach_cookie(ctx);
 	struct usdt_site *site = bpf_map_lookup_elem(&sites, &site_idx);
@@ -225,8 +225,8 @@ int io_enter(struct pt_regs *ctx)
 	return 0;
 }
 
-SEC("uretprobe")
-int io_return(struct pt_regs *ctx)
+/* io_return_body runs at its return, for timed hooks. */
+static __always_inline int io_return_body(struct pt_regs *ctx)
 {
 	__u32 site_idx = (__u32)bpf_get_attach_cookie(ctx);
 	struct usdt_site *site = bpf_map_lookup_elem(&sites, &site_idx);
@@ -252,4 +252,34 @@ int io_return(struct pt_regs *ctx)
 		args[i] = c->args[i];
 	send_io(ctx, site, site_idx, hook, ts, c->start, args, 1);
 	return 0;
+}
+
+/*
+ * Go attaches the .multi variants where the kernel has uprobe_multi links
+ * (6.6+): one link per hooked file carries all its sites, each with its
+ * cookie, and detaching it waits for one RCU grace period instead of one per
+ * site. The per-site programs remain for older kernels.
+ */
+SEC("uprobe.multi")
+int io_enter_multi(struct pt_regs *ctx)
+{
+	return io_enter_body(ctx);
+}
+
+SEC("uretprobe.multi")
+int io_return_multi(struct pt_regs *ctx)
+{
+	return io_return_body(ctx);
+}
+
+SEC("uprobe")
+int io_enter(struct pt_regs *ctx)
+{
+	return io_enter_body(ctx);
+}
+
+SEC("uretprobe")
+int io_return(struct pt_regs *ctx)
+{
+	return io_return_body(ctx);
 }

@@ -243,8 +243,12 @@ func (a *Agent) attachIO(b *binaryState, p discover.Process) {
 	} else if len(targets) == 0 {
 		b.ioReason = "none of mysqli, PDO, curl, redis, memcached is loaded"
 	}
+	if b.io.PerSiteReason != "" {
+		// Still traced, but each hook is its own uprobe: slower to detach.
+		b.ioReason = strings.TrimPrefix(b.ioReason+"; ", "; ") + "one uprobe per hook: " + b.io.PerSiteReason
+	}
 	a.log.Info("I/O hooks", "binary", p.Exe, "attached", len(b.io.Attached), "failed", len(b.io.Failed),
-		"took", time.Since(start).Round(time.Millisecond))
+		"uprobeMulti", b.io.Multi(), "took", time.Since(start).Round(time.Millisecond))
 }
 
 // markIdleBinaries notes binaries no process runs any more. Called with a.mu.

@@ -3,6 +3,7 @@ package probes
 import (
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/link"
@@ -338,6 +339,28 @@ func (t *Tracer) closeGroup(g *linkGroup) error {
 		t.sites.release(idx)
 	}
 	*g = linkGroup{}
+	return errors.Join(errs...)
+}
+
+// closeGroups closes several groups at once: their links concurrently,
+// which lets the kernel wait for one RCU grace period for all the
+// uprobe_multi links rather than one after the other, then frees their
+// sites. Called with t.mu held.
+func (t *Tracer) closeGroups(groups []*linkGroup) error {
+	var links []link.Link
+	for _, g := range groups {
+		links = append(links, g.links...)
+		g.links = nil
+	}
+	errs := make([]error, len(links))
+	var wg sync.WaitGroup
+	for i, l := range links {
+		wg.Go(func() { errs[i] = l.Close() })
+	}
+	wg.Wait()
+	for _, g := range groups {
+		errs = append(errs, t.closeGroup(g))
+	}
 	return errors.Join(errs...)
 }
 

@@ -238,7 +238,9 @@ const (
 	ioMapThreads           = "threads"
 	ioMapWalkScratch       = "walk_scratch"
 	ioProgIoEnter          = "io_enter"
+	ioProgIoEnterMulti     = "io_enter_multi"
 	ioProgIoReturn         = "io_return"
+	ioProgIoReturnMulti    = "io_return_multi"
 	ioVarUnusedIoEvent     = "unused_io_event"
 	ioVarUnusedIoHook      = "unused_io_hook"
 	ioVarUnusedSymbolEvent = "unused_symbol_event"
@@ -286,8 +288,10 @@ type ioSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type ioProgramSpecs struct {
-	IoEnter  *ebpf.ProgramSpec `ebpf:"io_enter"`
-	IoReturn *ebpf.ProgramSpec `ebpf:"io_return"`
+	IoEnter       *ebpf.ProgramSpec `ebpf:"io_enter"`
+	IoEnterMulti  *ebpf.ProgramSpec `ebpf:"io_enter_multi"`
+	IoReturn      *ebpf.ProgramSpec `ebpf:"io_return"`
+	IoReturnMulti *ebpf.ProgramSpec `ebpf:"io_return_multi"`
 }
 
 // ioMapSpecs contains maps before they are loaded into the kernel.
@@ -378,14 +382,18 @@ type ioVariables struct {
 //
 // It can be passed to loadIoObjects or ebpf.CollectionSpec.LoadAndAssign.
 type ioPrograms struct {
-	IoEnter  *ebpf.Program `ebpf:"io_enter"`
-	IoReturn *ebpf.Program `ebpf:"io_return"`
+	IoEnter       *ebpf.Program `ebpf:"io_enter"`
+	IoEnterMulti  *ebpf.Program `ebpf:"io_enter_multi"`
+	IoReturn      *ebpf.Program `ebpf:"io_return"`
+	IoReturnMulti *ebpf.Program `ebpf:"io_return_multi"`
 }
 
 func (p *ioPrograms) Close() error {
 	return _IoClose(
 		p.IoEnter,
+		p.IoEnterMulti,
 		p.IoReturn,
+		p.IoReturnMulti,
 	)
 }
 

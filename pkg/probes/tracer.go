@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/features"
 	"github.com/cilium/ebpf/ringbuf"
 	"github.com/cilium/ebpf/rlimit"
 
@@ -49,6 +50,11 @@ type Tracer struct {
 	sites    slotTable         // indices of the sites map
 	binaries slotTable         // indices of the binaries map
 	ioSites  map[ioKey]*ioSite
+	// multiErr is why the I/O hooks cannot use uprobe_multi links (nil
+	// when they can); perSiteIO forces per-site uprobes (tests).
+	multiErr  error
+	perSiteIO bool
+	ioSpec    *ebpf.CollectionSpec // for loadPerSiteIO
 
 	hookMu    sync.RWMutex
 	hookNames [maxSites]string // site → iohooks.Hook.Name, for decoding I/O events
@@ -220,7 +226,7 @@ func (t *Tracer) loadAlwaysOn() error {
 		return err
 	}
 	ioSpec.Maps[ioMapEvents].MaxEntries = uint32(t.ring)
-	if err := loadShared(ioSpec, &t.io, t.sharedMaps(), "I/O"); err != nil {
+	if err := t.loadIO(ioSpec); err != nil {
 		return err
 	}
 	samplerSpec, err := loadSampler()
@@ -233,6 +239,92 @@ func (t *Tracer) loadAlwaysOn() error {
 		return err
 	}
 	return nil
+}
+
+// haveUprobeMulti probes the kernel for uprobe_multi links (tests fake it).
+var haveUprobeMulti = features.HaveBPFLinkUprobeMulti
+
+// ioMultiObjects are the I/O objects with only the uprobe_multi programs.
+type ioMultiObjects struct {
+	ioMaps
+	ioVariables
+	IoEnterMulti  *ebpf.Program `ebpf:"io_enter_multi"`
+	IoReturnMulti *ebpf.Program `ebpf:"io_return_multi"`
+}
+
+// ioPerSiteObjects are the I/O objects with only the per-site programs.
+type ioPerSiteObjects struct {
+	ioMaps
+	ioVariables
+	IoEnter  *ebpf.Program `ebpf:"io_enter"`
+	IoReturn *ebpf.Program `ebpf:"io_return"`
+}
+
+// loadIO loads the I/O programs: the uprobe_multi variants when the kernel
+// has uprobe_multi links (6.6+), else the per-site ones. A kernel without
+// them refuses to load the former; loading both would verify the programs
+// twice for a fallback that is then rarely used (loadPerSiteIO loads it
+// when it is).
+func (t *Tracer) loadIO(spec *ebpf.CollectionSpec) error {
+	t.ioSpec = spec
+	t.multiErr = haveUprobeMulti()
+	if t.multiErr == nil {
+		var o ioMultiObjects
+		err := loadShared(spec, &o, t.sharedMaps(), "I/O")
+		if err == nil {
+			t.io = ioObjects{ioMaps: o.ioMaps, ioVariables: o.ioVariables,
+				ioPrograms: ioPrograms{IoEnterMulti: o.IoEnterMulti, IoReturnMulti: o.IoReturnMulti}}
+			return nil
+		}
+		// The per-site programs may still load.
+		t.multiErr = fmt.Errorf("loading the uprobe_multi programs: %w", err)
+	}
+	var o ioPerSiteObjects
+	if err := loadShared(spec, &o, t.sharedMaps(), "I/O"); err != nil {
+		return err
+	}
+	t.io = ioObjects{ioMaps: o.ioMaps, ioVariables: o.ioVariables,
+		ioPrograms: ioPrograms{IoEnter: o.IoEnter, IoReturn: o.IoReturn}}
+	return nil
+}
+
+// loadPerSiteIO loads the per-site I/O programs next to the uprobe_multi
+// ones, on the maps already loaded. Called with t.mu held.
+func (t *Tracer) loadPerSiteIO() error {
+	if t.io.IoEnter != nil {
+		return nil
+	}
+	maps := map[string]*ebpf.Map{
+		ioMapBinaries:    t.io.Binaries,
+		ioMapConfig:      t.io.Config,
+		ioMapEvents:      t.io.Events,
+		ioMapIoHooks:     t.io.IoHooks,
+		ioMapIoPending:   t.io.IoPending,
+		ioMapLostEvents:  t.io.LostEvents,
+		ioMapSites:       t.io.Sites,
+		ioMapStacks:      t.io.Stacks,
+		ioMapSymbolsSent: t.io.SymbolsSent,
+		ioMapThreads:     t.io.Threads,
+		ioMapWalkScratch: t.io.WalkScratch,
+	}
+	var o struct {
+		IoEnter  *ebpf.Program `ebpf:"io_enter"`
+		IoReturn *ebpf.Program `ebpf:"io_return"`
+	}
+	if err := loadShared(t.ioSpec, &o, maps, "per-site I/O"); err != nil {
+		return err
+	}
+	t.io.IoEnter, t.io.IoReturn = o.IoEnter, o.IoReturn
+	return nil
+}
+
+// UprobeMulti is nil when the I/O hooks are attached with uprobe_multi
+// links (one per hooked file and direction), else why they get one uprobe
+// per function instead.
+func (t *Tracer) UprobeMulti() error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.multiErr
 }
 
 // loadShared loads a collection whose maps named in shared are replaced,

@@ -146,7 +146,11 @@ func launchAgentVia(t *testing.T, dir string, wrap func(agentArgs []string) *exe
 	go func() { a.done <- a.cmd.Wait() }()
 	a.client = agentapi.NewClient(a.url, a.token)
 	t.Cleanup(func() {
-		a.stop()
+		if a.cmd.ProcessState == nil {
+			start := time.Now()
+			err := a.stop()
+			t.Logf("agent stop (SIGTERM to exit) took %v, err %v", time.Since(start).Round(time.Millisecond), err)
+		}
 		if t.Failed() {
 			t.Logf("agent log:\n%s", a.log.String())
 		}
