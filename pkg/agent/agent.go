@@ -5,6 +5,7 @@ package agent
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -166,6 +167,15 @@ func (a *Agent) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("API listen %s: %w", a.cfg.Listen, err)
 	}
+	scheme := "http"
+	if a.cfg.TLS.CertFile != "" {
+		certs, err := newCertReloader(a.cfg.TLS.CertFile, a.cfg.TLS.KeyFile)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		ln, scheme = tls.NewListener(ln, certs.tlsConfig()), "https"
+	}
 	srv := &http.Server{
 		Handler: httpapi.New(httpapi.Options{
 			Backend: a,
@@ -176,7 +186,7 @@ func (a *Agent) Run(ctx context.Context) error {
 		ReadHeaderTimeout: 5 * time.Second,
 		IdleTimeout:       60 * time.Second,
 	}
-	a.log.Info("tusk agent started", "version", Version, "api", "http://"+ln.Addr().String(), "db", a.cfg.DB)
+	a.log.Info("tusk agent started", "version", Version, "api", scheme+"://"+ln.Addr().String(), "db", a.cfg.DB)
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()

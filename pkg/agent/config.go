@@ -24,6 +24,12 @@ type Config struct {
 	// Listen is the API address. Loopback by default: the API hands out
 	// request URLs and deep-mode control.
 	Listen string `yaml:"listen"`
+	// TLS serves the API over HTTPS when both files are set (PEM); the
+	// files are read again when they change.
+	TLS struct {
+		CertFile string `yaml:"cert_file"`
+		KeyFile  string `yaml:"key_file"`
+	} `yaml:"tls"`
 	// Token authenticates API calls. When empty it is read from TokenFile,
 	// which is created with a random token if missing.
 	Token     string `yaml:"token"`
@@ -168,6 +174,9 @@ func (c *Config) ApplyEnv(getenv func(string) string) {
 
 // Validate reports the first setting that cannot work.
 func (c *Config) Validate() error {
+	if (c.TLS.CertFile == "") != (c.TLS.KeyFile == "") {
+		return fmt.Errorf("tls: set both cert_file and key_file, or neither")
+	}
 	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
 		return fmt.Errorf("listen %q: want host:port (%v)", c.Listen, err)
 	}

@@ -22,6 +22,8 @@ func runAgent(ctx context.Context, args []string, stderr io.Writer) error {
 	fs := newFlagSet("run", stderr)
 	configFile := fs.String("config", "", "YAML config file (see README)")
 	listen := fs.String("listen", "", "API address (default 127.0.0.1:7070)")
+	tlsCert := fs.String("tls-cert", "", "serve the API over HTTPS with this certificate (PEM; with --tls-key)")
+	tlsKey := fs.String("tls-key", "", "the certificate's private key (PEM)")
 	db := fs.String("db", "", "trace database (default /var/lib/tusk/traces.db)")
 	tokenFile := fs.String("token-file", "", "API token file, created if missing (default /var/lib/tusk/token)")
 	pids := fs.String("pid", "", "trace only these PIDs, comma-separated (a php-fpm master brings its workers)")
@@ -52,6 +54,12 @@ func runAgent(ctx context.Context, args []string, stderr io.Writer) error {
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	if set["listen"] {
 		cfg.Listen = *listen
+	}
+	if set["tls-cert"] {
+		cfg.TLS.CertFile = *tlsCert
+	}
+	if set["tls-key"] {
+		cfg.TLS.KeyFile = *tlsKey
 	}
 	if set["db"] {
 		cfg.DB = *db
