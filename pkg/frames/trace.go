@@ -18,14 +18,6 @@ type InstrumentationLibrary struct {
 	Version string
 }
 
-// resourceKeys are the request span's attributes that describe the process
-// rather than the operation: Tempo shows them as the span's service tags,
-// so they are on every span there, as they would be with an OTel SDK.
-var resourceKeys = []string{
-	trace.AttrServiceName, trace.AttrHostName, trace.AttrProcessPID,
-	trace.AttrPHPPool, trace.AttrPHPVersion, trace.AttrPHPProbeMode,
-}
-
 // keyValue is one tag, log field or service tag of the trace frame.
 type keyValue struct {
 	Key   string `json:"key"`
@@ -155,22 +147,21 @@ func otlpStatusCode(c trace.StatusCode) int64 {
 	return 0
 }
 
-// resourceTags are the resource attributes found on the request span (the
-// other spans do not repeat them).
+// resourceTags are the trace's service and the resource attributes found
+// on the request span (the other spans do not repeat them): service.name
+// first, the rest sorted.
 func resourceTags(t *trace.Trace) []keyValue {
-	out := []keyValue{}
+	out := []keyValue{{trace.AttrServiceName, t.Service}}
 	root := t.Root()
 	if root == nil {
 		return out
 	}
-	for _, k := range resourceKeys {
-		if v, ok := root.Attributes[k]; ok {
+	for k, v := range root.Attributes {
+		if trace.IsResourceAttribute(k) && k != trace.AttrServiceName {
 			out = append(out, keyValue{k, v})
 		}
 	}
-	if len(out) == 0 || out[0].Key != trace.AttrServiceName {
-		out = append([]keyValue{{trace.AttrServiceName, t.Service}}, out...)
-	}
+	slices.SortFunc(out[1:], func(a, b keyValue) int { return cmp.Compare(a.Key, b.Key) })
 	return out
 }
 
@@ -179,7 +170,7 @@ func resourceTags(t *trace.Trace) []keyValue {
 func spanTags(s *trace.Span) []keyValue {
 	out := make([]keyValue, 0, len(s.Attributes)+1)
 	for k, v := range s.Attributes {
-		if k == trace.AttrCodeStacktrace || slices.Contains(resourceKeys, k) {
+		if k == trace.AttrCodeStacktrace || trace.IsResourceAttribute(k) {
 			continue
 		}
 		out = append(out, keyValue{k, v})

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"strings"
 
 	commonpb "go.opentelemetry.io/proto/otlp/common/v1"
 	resourcepb "go.opentelemetry.io/proto/otlp/resource/v1"
@@ -18,7 +17,7 @@ import (
 const ScopeName = "tusk"
 
 // Resource attributes the exporter sets besides those it moves from the
-// request span (see IsResourceKey).
+// request span (see trace.IsResourceAttribute).
 const (
 	AttrSDKName     = "telemetry.sdk.name"     // "tusk"
 	AttrSDKVersion  = "telemetry.sdk.version"  // the agent's version
@@ -33,26 +32,6 @@ type Info struct {
 	// Version is the agent's version: telemetry.sdk.version and the
 	// instrumentation scope's version.
 	Version string
-}
-
-// resourcePrefixes and resourceKeys are the attribute keys that describe
-// the process that served the request rather than the request: on the
-// request span they move to the OTLP resource.
-var (
-	resourcePrefixes = []string{"service.", "host.", "process.", "k8s.", "container."}
-	resourceKeys     = []string{trace.AttrPHPPool, trace.AttrPHPVersion}
-)
-
-// IsResourceKey tells whether a request span attribute belongs to the
-// resource: service.*, host.*, process.*, k8s.*, container.*, php.fpm.pool
-// and php.version.
-func IsResourceKey(k string) bool {
-	for _, p := range resourcePrefixes {
-		if strings.HasPrefix(k, p) {
-			return true
-		}
-	}
-	return slices.Contains(resourceKeys, k)
 }
 
 // Convert turns one trace into OTLP: one resource (the PHP process that
@@ -83,7 +62,7 @@ func resource(t *trace.Trace, info Info) *resourcepb.Resource {
 	attrs := map[string]any{}
 	if root := t.Root(); root != nil {
 		for k, v := range root.Attributes {
-			if IsResourceKey(k) {
+			if trace.IsResourceAttribute(k) {
 				attrs[k] = v
 			}
 		}
@@ -135,7 +114,7 @@ func convertSpan(t *trace.Trace, i int) *tracepb.Span {
 	}
 	var skip func(string) bool
 	if i == 0 {
-		skip = IsResourceKey
+		skip = trace.IsResourceAttribute
 	}
 	out.Attributes = keyValues(s.Attributes, skip)
 	if i == 0 && t.Incomplete {

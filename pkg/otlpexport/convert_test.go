@@ -184,8 +184,8 @@ func TestIsResourceKey(t *testing.T) {
 		"container.id": true, "php.fpm.pool": true, "php.version": true,
 		"thread.id": false, "php.script": false, "http.request.method": false, "k8s": false, "servicename": false,
 	} {
-		if IsResourceKey(k) != want {
-			t.Errorf("IsResourceKey(%q) = %v", k, !want)
+		if trace.IsResourceAttribute(k) != want {
+			t.Errorf("IsResourceAttribute(%q) = %v", k, !want)
 		}
 	}
 }

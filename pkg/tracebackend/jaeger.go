@@ -229,17 +229,16 @@ func (jt *jaegerTrace) toTrace() (*trace.Trace, error) {
 
 func addResource(s *trace.Span, tags []jaegerKV) {
 	for _, kv := range tags {
-		if _, ok := s.Attributes[kv.Key]; !ok && isResourceKeyToKeep(kv.Key) {
+		if _, ok := s.Attributes[kv.Key]; !ok && isRestoredResource(kv.Key) {
 			s.Attributes[kv.Key] = kvValue(kv)
 		}
 	}
 }
 
-// isResourceKeyToKeep: resource attributes the agent had on the request
-// span (host, pid, pool, k8s), which Jaeger moved to the process; the SDK's
-// own (telemetry.sdk.*) stay out.
-func isResourceKeyToKeep(key string) bool {
-	return !strings.HasPrefix(key, "telemetry.") && key != "service.name"
+// isRestoredResource: the resource attributes the exporter moved off the
+// request span go back on it; service.name is the trace's service instead.
+func isRestoredResource(key string) bool {
+	return trace.IsResourceAttribute(key) && key != trace.AttrServiceName
 }
 
 // kvValue restores a tag's type: Jaeger's JSON carries int64 as a number.

@@ -198,7 +198,7 @@ func (ot *otlpTraces) toTrace(id trace.TraceID) (*trace.Trace, error) {
 			if kv.Key == trace.AttrServiceName {
 				service, _ = kv.value().(string)
 			}
-			if isResourceKeyToKeep(kv.Key) {
+			if isRestoredResource(kv.Key) {
 				resource[kv.Key] = kv.value()
 			}
 		}

@@ -5,8 +5,13 @@ import base64
 import json
 
 AGENT = '../../../plugin/testdata/agent/'
-# Attributes the OTLP exporter sends as resource attributes.
-RESOURCE_KEYS = ['host.name', 'process.pid', 'php.fpm.pool', 'php.version', 'tusk.probe.mode']
+# Attributes the OTLP exporter sends as resource attributes (trace.IsResourceAttribute).
+RESOURCE_PREFIXES = ('service.', 'host.', 'process.', 'k8s.', 'container.')
+RESOURCE_NAMES = ('php.fpm.pool', 'php.version')
+
+
+def is_resource(key):
+    return key.startswith(RESOURCE_PREFIXES) or key in RESOURCE_NAMES
 KINDS = {"server": "SPAN_KIND_SERVER", "client": "SPAN_KIND_CLIENT", "internal": "SPAN_KIND_INTERNAL"}
 CODES = {"error": "STATUS_CODE_ERROR", "ok": "STATUS_CODE_OK", "unset": "STATUS_CODE_UNSET"}
 
@@ -32,11 +37,12 @@ def attrs(d):
 def tempo_trace(src):
     root = src['spans'][0]
     resource = [{"key": "service.name", "value": {"stringValue": src['service']}}]
-    resource += [{"key": k, "value": any_value(root['attributes'][k])} for k in RESOURCE_KEYS if k in root.get('attributes', {})]
+    resource += [{"key": k, "value": any_value(v)} for k, v in sorted(root.get('attributes', {}).items())
+                 if is_resource(k) and k != 'service.name']
     resource.append({"key": "telemetry.sdk.name", "value": {"stringValue": "tusk"}})
     spans = []
     for s in src['spans']:
-        a = {k: v for k, v in s.get('attributes', {}).items() if not (s is root and (k in RESOURCE_KEYS or k == 'service.name'))}
+        a = {k: v for k, v in s.get('attributes', {}).items() if not (s is root and is_resource(k))}
         o = {"traceId": b64(src['traceId']), "spanId": b64(s['spanId']), "name": s['name'], "kind": KINDS[s['kind']],
              "startTimeUnixNano": str(s['startUnixNano']), "endTimeUnixNano": str(s['startUnixNano'] + s['durationNano']),
              "attributes": attrs(a), "status": {"code": CODES[s['status']['code']]}}
