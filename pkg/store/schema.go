@@ -69,6 +69,14 @@ var migrations = []string{
 
 	// 3: repeated statements (N+1) found in the request, for search rows.
 	`ALTER TABLE traces ADD COLUMN n_plus_one INTEGER NOT NULL DEFAULT 0;`,
+
+	// 4: "slowest first" within one service, pool or status. Without these
+	// SQLite read every row of the service through its start-ordered index
+	// and sorted them: 156 ms for the slowest 20 of one service among 166k
+	// traces, 0.13 ms with the index (bench/store). Each is ~1% of the file.
+	`CREATE INDEX traces_service_duration ON traces (service, duration_ns);
+	CREATE INDEX traces_pool_duration ON traces (pool, duration_ns);
+	CREATE INDEX traces_status_duration ON traces (status, duration_ns);`,
 }
 
 // schemaVersion is the version this build writes.

@@ -64,6 +64,29 @@ func checkPlans(t *testing.T, s *Store, end time.Time) {
 	}
 }
 
+// TestSlowestWithinAGroupNeedsNoSort: "the slowest of one service, pool or
+// status" walks an index in duration order; before migration 4 SQLite read
+// every row of the group and sorted them (156 ms at 166k traces).
+func TestSlowestWithinAGroupNeedsNoSort(t *testing.T) {
+	s := openTestStore(t, Options{})
+	end := time.Now()
+	addAll(t, s, newTraceMaker(2).makeN(analyzeMinRows, end))
+	if err := s.ApplyRetention(context.Background(), end); err != nil { // gives the planner statistics
+		t.Fatal(err)
+	}
+	for name, q := range map[string]trace.Query{
+		"service": {Service: "shop", Order: trace.OrderSlowest, Limit: 20},
+		"pool":    {Pool: "api", Order: trace.OrderSlowest, Limit: 100},
+		"status":  {StatusCode: 500, Order: trace.OrderSlowest, Limit: 20},
+	} {
+		query, args := searchSQL(&q)
+		plan := queryPlan(t, s.readDB, query, args)
+		if strings.Contains(plan, "TEMP B-TREE") || !strings.Contains(plan, "_duration") {
+			t.Errorf("slowest within one %s sorts instead of walking a duration index:\n%s", name, plan)
+		}
+	}
+}
+
 func queryPlan(t *testing.T, db *sql.DB, query string, args []any) string {
 	t.Helper()
 	rows, err := db.Query("EXPLAIN QUERY PLAN "+query, args...)

@@ -18,7 +18,9 @@ import (
 // writer's transaction: no test hook in the code under test.
 func failWrites(t *testing.T, s *Store) (restore func()) {
 	t.Helper()
-	db, err := sql.Open("sqlite", s.Path())
+	// busy_timeout, as the store's own connections: the writer may hold the
+	// write lock at that moment (without it this failed 5 times in 30).
+	db, err := sql.Open("sqlite", dsn(s.Path(), s.opts.MaxBytes))
 	if err != nil {
 		t.Fatal(err)
 	}
