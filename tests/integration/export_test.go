@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/tusk-php/tusk/pkg/agentapi"
-	"github.com/tusk-php/tusk/pkg/otlpexport"
 	"github.com/tusk-php/tusk/pkg/trace"
 	"github.com/tusk-php/tusk/tests/jaegertest"
 	"github.com/tusk-php/tusk/tests/stack"
@@ -79,7 +78,7 @@ func compareWithJaeger(t *testing.T, local *trace.Trace, remote *jaegertest.Trac
 		}
 		process := remote.Processes[js.ProcessID]
 		for k, v := range ls.Attributes {
-			if i == 0 && otlpexport.IsResourceKey(k) {
+			if i == 0 && trace.IsResourceAttribute(k) {
 				if k == trace.AttrServiceName {
 					continue // the process's serviceName
 				}
