@@ -257,7 +257,7 @@ func (s *Store) writeQueuedProfiles(ctx context.Context) {
 		q.pending = slices.Delete(q.pending, 0, n)
 		written += n
 		s.refreshSize(ctx)
-		if s.stats.sizeBytes.Load() > s.opts.MaxBytes {
+		if s.stats.sizeBytes.Load() > highWater(s.opts.MaxBytes) {
 			s.applyRetention(ctx, time.Now())
 		}
 		q.resolve(n)

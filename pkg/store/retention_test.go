@@ -91,9 +91,10 @@ func TestRetentionKeepsTheStoreUnderItsCap(t *testing.T) {
 	if size := filesOnDisk(s.Path()); size > maxBytes {
 		t.Errorf("files take %d bytes, over the cap %d", size, maxBytes)
 	}
-	// Between a write and the cleanup it triggers, one batch and the WAL may
-	// be over; never more.
-	if largest.Load() > maxBytes+maxBytes/4 {
+	// Between a write and the cleanup it triggers, one batch may be over;
+	// never more (the cleanup starts below the cap by the WAL's allowance:
+	// the peak went from ~1.20 to ~1.12 MB here).
+	if largest.Load() > maxBytes+maxBytes/8 {
 		t.Errorf("files reached %d bytes, well over the cap %d", largest.Load(), maxBytes)
 	}
 	if st.Traces < 200 || st.Traces != countRows(t, s) {

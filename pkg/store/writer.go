@@ -86,7 +86,7 @@ func (s *Store) writeQueued(ctx context.Context, w *writer) {
 		w.failures.succeeded()
 		w.pending = slices.Delete(w.pending, 0, n)
 		s.refreshSize(ctx)
-		if s.stats.sizeBytes.Load() > s.opts.MaxBytes {
+		if s.stats.sizeBytes.Load() > highWater(s.opts.MaxBytes) {
 			// Don't wait for the retention tick: a busy node can write a
 			// lot in 30s, and a backlog a lot in one go.
 			s.applyRetention(ctx, time.Now())
