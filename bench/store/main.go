@@ -14,7 +14,6 @@ package main
 
 import (
 	"context"
-	"database/sql"
 	"flag"
 	"fmt"
 	"log"
@@ -31,8 +30,6 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
-
-	_ "modernc.org/sqlite" // for EXPLAIN QUERY PLAN on a separate read-only connection
 
 	"github.com/tusk-php/tusk/pkg/agentapi"
 	"github.com/tusk-php/tusk/pkg/store"
@@ -159,11 +156,11 @@ func main() {
 	rep.ageBytesAfter = diskBytes(path)
 	fmt.Printf("phase 3: retention by age as of now+%s (MaxAge 7d): deleted %d traces in %s, %.1f MiB on disk after\n",
 		later.Sub(now), rep.ageDeleted, rep.ageTook.Round(time.Millisecond), mib(rep.ageBytesAfter))
+	if *explainTop > 0 {
+		explain(s, rep)
+	}
 	if err := s.Close(); err != nil {
 		log.Fatal(err)
-	}
-	if *explainTop > 0 {
-		explain(path, rep)
 	}
 
 	if *capPhase > 0 {
@@ -351,7 +348,7 @@ func queryPhase(s *store.Store, rep *report, ids []trace.TraceID, now time.Time)
 
 // explain prints, for the slowest query shapes, their latency and SQLite's
 // plan for their slowest instance, through a read-only connection of our own.
-func explain(path string, rep *report) {
+func explain(s *store.Store, rep *report) {
 	type agg struct {
 		shape string
 		d     durations
@@ -374,31 +371,19 @@ func explain(path string, rep *report) {
 		all = append(all, a)
 	}
 	sort.Slice(all, func(i, j int) bool { return all[i].worst.took > all[j].worst.took })
-	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
-	if err != nil {
-		log.Print(err)
-		return
-	}
-	defer db.Close()
 	fmt.Printf("\nslowest search shapes (of %d distinct):\n", len(all))
 	for i, a := range all[:min(*explainTop, len(all))] {
 		w := a.worst
 		fmt.Printf("  %d. %-40s n=%-3d p50 %-9s max %-9s (limit %d, %d hits, %s)\n", i+1, a.shape, len(a.d),
 			a.d.pct(50).Round(10*time.Microsecond), w.took.Round(10*time.Microsecond), w.q.EffectiveLimit(), w.hits, describe(w.q))
-		stmt, args := searchSQL(&w.q)
-		rows, err := db.Query("EXPLAIN QUERY PLAN "+stmt, args...)
+		plan, err := s.SearchPlan(context.Background(), w.q)
 		if err != nil {
 			fmt.Printf("     explain: %v\n", err)
 			continue
 		}
-		for rows.Next() {
-			var id, parent, notused int
-			var detail string
-			if err := rows.Scan(&id, &parent, &notused, &detail); err == nil {
-				fmt.Printf("     plan: %s\n", detail)
-			}
+		for _, step := range plan {
+			fmt.Printf("     plan: %s\n", step)
 		}
-		rows.Close()
 	}
 	// How many queries of each shape missed the goal.
 	var missed []string

@@ -79,8 +79,11 @@ func TestSlowestWithinAGroupNeedsNoSort(t *testing.T) {
 		"pool":    {Pool: "api", Order: trace.OrderSlowest, Limit: 100},
 		"status":  {StatusCode: 500, Order: trace.OrderSlowest, Limit: 20},
 	} {
-		query, args := searchSQL(&q)
-		plan := queryPlan(t, s.readDB, query, args)
+		steps, err := s.SearchPlan(context.Background(), q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		plan := strings.Join(steps, "\n")
 		if strings.Contains(plan, "TEMP B-TREE") || !strings.Contains(plan, "_duration") {
 			t.Errorf("slowest within one %s sorts instead of walking a duration index:\n%s", name, plan)
 		}

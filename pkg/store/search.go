@@ -137,3 +137,30 @@ func unixNano(t time.Time) int64 {
 	}
 	return t.UnixNano()
 }
+
+// SearchPlan returns SQLite's plan for the search q, one line per step: what
+// a benchmark or an operator looks at when a search is slow.
+func (s *Store) SearchPlan(ctx context.Context, q trace.Query) ([]string, error) {
+	if err := q.Validate(); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidQuery, err)
+	}
+	if s.closed.Load() {
+		return nil, ErrClosed
+	}
+	query, args := searchSQL(&q)
+	rows, err := s.readDB.QueryContext(ctx, "EXPLAIN QUERY PLAN "+query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: search plan: %w", err)
+	}
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			return nil, fmt.Errorf("store: search plan: %w", err)
+		}
+		plan = append(plan, detail)
+	}
+	return plan, rows.Err()
+}
