@@ -42,6 +42,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/tusk-php/tusk/bench/internal/cleanup"
 	"github.com/tusk-php/tusk/pkg/agentapi"
 	"github.com/tusk-php/tusk/tests/stack"
 )
@@ -77,9 +78,9 @@ func main() {
 	}
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
-	go func() { die("interrupted (%s)", <-sig) }()
+	go func() { cleanup.Die("interrupted (%s)", <-sig) }()
 	run()
-	runCleanups()
+	cleanup.Run()
 }
 
 func run() {
@@ -87,7 +88,7 @@ func run() {
 	work, err := os.MkdirTemp("", "tusk-ingest-")
 	check(err)
 	check(os.Chmod(work, 0o755)) // php-fpm and nginx run as www-data
-	atExit(func() { os.RemoveAll(work) })
+	cleanup.AtExit(func() { os.RemoveAll(work) })
 
 	agentBin := filepath.Join(work, "tusk-agent")
 	build := exec.Command("go", "build", "-o", agentBin, "./pkg/cmd/tusk-agent")
@@ -96,7 +97,7 @@ func run() {
 
 	s, err := stack.StartFixture(ctx, filepath.Join(work, "stack"), stack.StackOptions{FPMEnv: []string{"USE_ZEND_DTRACE=1"}, Workers: *workers})
 	check(err)
-	atExit(func() { s.Stop() })
+	cleanup.AtExit(func() { s.Stop() })
 	url := fmt.Sprintf("%s/calls.php?n=%d", s.URL(), *calls)
 
 	a := startAgent(agentBin, work, s)
@@ -224,7 +225,7 @@ func get(url string) {
 	resp.Body.Close()
 	check(err)
 	if resp.StatusCode != 200 || !strings.HasPrefix(string(body), "calls ") {
-		die("GET %s: %d %q", url, resp.StatusCode, body)
+		cleanup.Die("GET %s: %d %q", url, resp.StatusCode, body)
 	}
 }
 
@@ -251,7 +252,7 @@ func startAgent(bin, work string, s *stack.Stack) *agent {
 	cmd.Stdout, cmd.Stderr = logf, logf
 	check(cmd.Start())
 	a := &agent{cmd: cmd, client: agentapi.NewClient("http://"+agentAddr, "bench")}
-	atExit(a.stop)
+	cleanup.AtExit(a.stop)
 	for i := 0; i < 1200; i++ {
 		if st, err := a.client.Status(context.Background()); err == nil {
 			for _, b := range st.Binaries {
@@ -263,7 +264,7 @@ func startAgent(bin, work string, s *stack.Stack) *agent {
 		time.Sleep(50 * time.Millisecond)
 	}
 	out, _ := os.ReadFile(logName)
-	die("agent did not get ready in 60s; its log:\n%s", out)
+	cleanup.Die("agent did not get ready in 60s; its log:\n%s", out)
 	return nil
 }
 
@@ -412,36 +413,8 @@ func utsString(b []int8) string {
 	return string(s)
 }
 
-var (
-	cleanupMu sync.Mutex
-	cleanups  []func()
-)
-
-// atExit registers f to run at the end, also after die; the last registered runs first.
-func atExit(f func()) {
-	cleanupMu.Lock()
-	defer cleanupMu.Unlock()
-	cleanups = append(cleanups, f)
-}
-
-func runCleanups() {
-	cleanupMu.Lock()
-	fs := cleanups
-	cleanups = nil
-	cleanupMu.Unlock()
-	for i := len(fs) - 1; i >= 0; i-- {
-		fs[i]()
-	}
-}
-
-func die(format string, args ...any) {
-	log.Printf(format, args...)
-	runCleanups()
-	os.Exit(1)
-}
-
 func check(err error) {
 	if err != nil {
-		die("%v", err)
+		cleanup.Die("%v", err)
 	}
 }

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/tusk-php/tusk/bench/internal/cleanup"
 )
 
 // BPF run-time statistics: with kernel.bpf_stats_enabled=1 the kernel adds
@@ -30,7 +32,7 @@ func enableBPFStats() (restore func()) {
 			_ = os.WriteFile(bpfStatsSysctl, old, 0o644)
 		}
 	}
-	atExit(restore)
+	cleanup.AtExit(restore)
 	return restore
 }
 
@@ -69,7 +71,7 @@ func agentProgIDs(pid int) map[int]bool {
 func progStats(ids map[int]bool) map[int]progStat {
 	out, err := exec.Command("bpftool", "prog", "show", "--json").Output()
 	if err != nil {
-		die("bpftool prog show: %v", err)
+		cleanup.Die("bpftool prog show: %v", err)
 	}
 	var progs []struct {
 		ID     int    `json:"id"`

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tusk-php/tusk/bench/internal/cleanup"
 	"github.com/tusk-php/tusk/pkg/agentapi"
 	"github.com/tusk-php/tusk/tests/stack"
 )
@@ -21,7 +22,7 @@ func runFixture() {
 
 	s, err := stack.StartFixture(ctx, filepath.Join(work, "stack"), stack.StackOptions{FPMEnv: []string{"USE_ZEND_DTRACE=1"}, Workers: 2})
 	check(err)
-	atExit(func() { s.Stop() })
+	cleanup.AtExit(func() { s.Stop() })
 	fmt.Printf("fixture: php-fpm 8.2 (USE_ZEND_DTRACE=1, 2 workers) behind nginx at %s; wrk -t2 -c%d -d%s %s\n\n",
 		s.URL(), *connections, *duration, *path)
 

@@ -33,6 +33,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/tusk-php/tusk/bench/internal/cleanup"
 	"github.com/tusk-php/tusk/pkg/agentapi"
 	"github.com/tusk-php/tusk/tests/stack"
 )
@@ -66,7 +67,7 @@ func main() {
 	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
 	go func() {
 		s := <-sig
-		die("interrupted (%s)", s)
+		cleanup.Die("interrupted (%s)", s)
 	}()
 	switch *target {
 	case "fixture":
@@ -85,36 +86,7 @@ func main() {
 	default:
 		log.Fatalf("-target %q: want fixture or wordpress", *target)
 	}
-	runCleanups()
-}
-
-var (
-	cleanupMu sync.Mutex
-	cleanups  []func()
-)
-
-// atExit registers f to run at the end, also after die; the last registered runs first.
-func atExit(f func()) {
-	cleanupMu.Lock()
-	defer cleanupMu.Unlock()
-	cleanups = append(cleanups, f)
-}
-
-func runCleanups() {
-	cleanupMu.Lock()
-	fs := cleanups
-	cleanups = nil
-	cleanupMu.Unlock()
-	for i := len(fs) - 1; i >= 0; i-- {
-		fs[i]()
-	}
-}
-
-// die cleans up (agent, services, sysctls) and exits.
-func die(format string, args ...any) {
-	log.Printf(format, args...)
-	runCleanups()
-	os.Exit(1)
+	cleanup.Run()
 }
 
 // workDir creates the bench's temporary dir, readable by www-data.
@@ -122,7 +94,7 @@ func workDir() string {
 	work, err := os.MkdirTemp("", "tusk-bench-")
 	check(err)
 	check(os.Chmod(work, 0o755))
-	atExit(func() { os.RemoveAll(work) })
+	cleanup.AtExit(func() { os.RemoveAll(work) })
 	return work
 }
 
@@ -156,7 +128,7 @@ func startAgent(bin, work string, s *stack.Stack, db string, extra []string, rea
 	cmd.Stdout, cmd.Stderr = logf, logf
 	check(cmd.Start())
 	a := &agent{cmd: cmd, client: agentapi.NewClient("http://"+addr, "bench"), log: logName}
-	atExit(a.stop)
+	cleanup.AtExit(a.stop)
 	for i := 0; i < 1200; i++ {
 		st, err := a.client.Status(context.Background())
 		if err == nil && ready(st) {
@@ -165,7 +137,7 @@ func startAgent(bin, work string, s *stack.Stack, db string, extra []string, rea
 		time.Sleep(50 * time.Millisecond)
 	}
 	out, _ := os.ReadFile(logName)
-	die("agent %v did not get ready in 60s; its log:\n%s", extra, out)
+	cleanup.Die("agent %v did not get ready in 60s; its log:\n%s", extra, out)
 	return nil
 }
 
@@ -208,11 +180,11 @@ var (
 func wrk(url string) result {
 	out, err := exec.Command("wrk", "-t2", "-c"+strconv.Itoa(*connections), "-d"+duration.String(), "--latency", url).CombinedOutput()
 	if err != nil {
-		die("wrk: %v\n%s", err, out)
+		cleanup.Die("wrk: %v\n%s", err, out)
 	}
 	text := string(out)
 	if strings.Contains(text, "Non-2xx") {
-		die("wrk saw errors:\n%s", text)
+		cleanup.Die("wrk saw errors:\n%s", text)
 	}
 	var r result
 	if m := sockErrRe.FindStringSubmatch(text); m != nil {
@@ -263,6 +235,6 @@ func medianF(v []float64) float64 {
 
 func check(err error) {
 	if err != nil {
-		die("%v", err)
+		cleanup.Die("%v", err)
 	}
 }

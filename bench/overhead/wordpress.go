@@ -15,6 +15,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/tusk-php/tusk/bench/internal/cleanup"
 	"github.com/tusk-php/tusk/pkg/agentapi"
 	"github.com/tusk-php/tusk/pkg/trace"
 	"github.com/tusk-php/tusk/tests/stack"
@@ -92,7 +93,7 @@ func runWordPress() {
 
 	s, err := stack.StartWordPress(ctx, filepath.Join(work, "stack"), stack.StackOptions{Workers: *workers, FPMIniArgs: jitIni})
 	check(err)
-	atExit(func() { s.Stop() })
+	cleanup.AtExit(func() { s.Stop() })
 	b.s, b.url = s, s.URL()+*path
 	php := b.checkPHP()
 
@@ -364,10 +365,10 @@ echo json_encode(["php" => PHP_VERSION, "opcache" => $s["opcache_enabled"] ?? fa
 `), 0o644))
 	out, err := fcgiGet(b.s.FPM.Listen(b.s.Pool), script)
 	if err != nil {
-		die("checking the pool's PHP over FastCGI: %v (output %q)", err, out)
+		cleanup.Die("checking the pool's PHP over FastCGI: %v (output %q)", err, out)
 	}
 	if !strings.Contains(out, `"opcache":true`) || !strings.Contains(out, `"jit":true`) || !strings.Contains(out, `"dtrace":false`) {
-		die("the pool's PHP is not what production runs (want opcache and JIT on, no USE_ZEND_DTRACE): %s", out)
+		cleanup.Die("the pool's PHP is not what production runs (want opcache and JIT on, no USE_ZEND_DTRACE): %s", out)
 	}
 	ver := "PHP ?"
 	if i := strings.Index(out, `"php":"`); i >= 0 {
