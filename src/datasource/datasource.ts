@@ -2,7 +2,7 @@ import type { CoreApp, DataSourceInstanceSettings, ScopedVars } from '@grafana/d
 import { DataSourceWithBackend, getTemplateSrv } from '@grafana/runtime';
 import { DEFAULT_QUERY, type TuskDataSourceOptions, type TuskQuery } from './types';
 
-const INTERPOLATED_FIELDS = ['traceId', 'service', 'pool', 'method', 'path', 'endpoint'] as const;
+const INTERPOLATED_FIELDS = ['traceId', 'service', 'pool', 'method', 'path', 'endpoint', 'function', 'file'] as const;
 
 export class DataSource extends DataSourceWithBackend<TuskQuery, TuskDataSourceOptions> {
   readonly agentNames: string[];

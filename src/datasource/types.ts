@@ -19,11 +19,28 @@ export interface TuskQuery extends DataQuery {
   status?: number;
   /** Go duration, e.g. "100ms". */
   minDuration?: string;
+  /** Go duration, e.g. "2s". */
+  maxDuration?: string;
   errorsOnly?: boolean;
   limit?: number;
   /** Absent: newest. */
   order?: 'newest' | 'slowest';
   maxNodes?: number;
+  /**
+   * search: only requests whose CPU samples contain this PHP function ("Class::method" or "function", as the flame
+   * graph labels it), hottest first. The flame panel's "traces where this is hot" link sets it.
+   */
+  function?: string;
+  /** With function: the function's file, to tell apart functions of one name in different files. */
+  file?: string;
+  /**
+   * flamegraph: compare with this baseline range (epoch milliseconds). The frame then is a diff flame graph
+   * (value/self = baseline + compared, valueRight/selfRight = the query's own range), as @grafana/flamegraph reads it.
+   */
+  baselineFrom?: number;
+  baselineTo?: number;
+  /** metrics: which series; absent means all. */
+  metrics?: Array<'requests' | 'errors' | 'p50' | 'p95' | 'p99'>;
   /** Absent: endpoint (the backend's default). */
   groupBy?: 'endpoint' | 'pool' | 'service' | 'none';
   /** Name of the only agent to ask; absent asks all agents. */
