@@ -40,3 +40,12 @@ func (a *Agent) Profile(ctx context.Context, q agentapi.ProfileQuery) (*profile.
 	})
 	return p, nil
 }
+
+// FunctionTraces serves the requests where a function was hot from the
+// stored request profiles. Requests that ended in the last seconds may not
+// be there yet: their profile is handed on once no sample came for
+// profile.DefaultTraceIdle.
+func (a *Agent) FunctionTraces(ctx context.Context, q agentapi.FunctionTracesQuery) (*agentapi.FunctionTracesResponse, error) {
+	resp, err := a.store.FunctionTraces(ctx, q)
+	return resp, storeQueryError(err)
+}

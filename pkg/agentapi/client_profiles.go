@@ -95,3 +95,15 @@ func (c *Client) Pprof(ctx context.Context, q ProfileQuery) ([]byte, error) {
 	}
 	return b, nil
 }
+
+// FunctionTraces returns the requests whose samples contain q.Function,
+// hottest first. Zero Start/End of q.Traces mean the agent's defaults: the
+// hour before now. A query the agent refuses is a 400 *APIError naming the
+// parameter.
+func (c *Client) FunctionTraces(ctx context.Context, q FunctionTracesQuery) (*FunctionTracesResponse, error) {
+	var resp FunctionTracesResponse
+	if err := c.do(ctx, http.MethodGet, PathProfileTraces, EncodeFunctionTracesQuery(q), nil, &resp); err != nil {
+		return nil, err
+	}
+	return &resp, nil
+}

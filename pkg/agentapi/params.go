@@ -54,13 +54,23 @@ func EncodeQuery(q trace.Query) url.Values {
 			v.Set(name, t.UTC().Format(time.RFC3339Nano))
 		}
 	}
+	setTime(ParamStart, q.Start)
+	setTime(ParamEnd, q.End)
+	encodeTraceFilters(v, q)
+	if q.Order != "" {
+		v.Set(ParamOrder, string(q.Order))
+	}
+	return v
+}
+
+// encodeTraceFilters sets the parameters of q's filters and limit, the
+// part of a search other routes share; zero fields are left out.
+func encodeTraceFilters(v url.Values, q trace.Query) {
 	setString := func(name, s string) {
 		if s != "" {
 			v.Set(name, s)
 		}
 	}
-	setTime(ParamStart, q.Start)
-	setTime(ParamEnd, q.End)
 	if q.MinDuration != 0 {
 		v.Set(ParamMinDuration, q.MinDuration.String())
 	}
@@ -80,8 +90,6 @@ func EncodeQuery(q trace.Query) url.Values {
 	if q.Limit != 0 {
 		v.Set(ParamLimit, strconv.Itoa(q.Limit))
 	}
-	setString(ParamOrder, string(q.Order))
-	return v
 }
 
 // DecodeQuery reads search parameters, naming the parameter and what it
@@ -95,56 +103,20 @@ func DecodeQuery(v url.Values) (trace.Query, error) {
 	}
 	var q trace.Query
 	var err error
-	get := func(name string) string {
-		if vals := v[name]; len(vals) == 1 {
-			return vals[0]
-		}
-		return ""
-	}
-	if s := get(ParamStart); s != "" {
+	if s := v.Get(ParamStart); s != "" {
 		if q.Start, err = parseQueryTime(ParamStart, s); err != nil {
 			return trace.Query{}, err
 		}
 	}
-	if s := get(ParamEnd); s != "" {
+	if s := v.Get(ParamEnd); s != "" {
 		if q.End, err = parseQueryTime(ParamEnd, s); err != nil {
 			return trace.Query{}, err
 		}
 	}
-	if s := get(ParamMinDuration); s != "" {
-		if q.MinDuration, err = parseQueryDuration(ParamMinDuration, s); err != nil {
-			return trace.Query{}, err
-		}
+	if err := decodeTraceFilters(v, &q); err != nil {
+		return trace.Query{}, err
 	}
-	if s := get(ParamMaxDuration); s != "" {
-		if q.MaxDuration, err = parseQueryDuration(ParamMaxDuration, s); err != nil {
-			return trace.Query{}, err
-		}
-	}
-	q.Service = get(ParamService)
-	q.Pool = get(ParamPool)
-	q.Method = strings.ToUpper(get(ParamMethod))
-	q.PathPrefix = get(ParamPathPrefix)
-	if s := get(ParamStatus); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 100 || n > 599 {
-			return trace.Query{}, fmt.Errorf("%s: want an HTTP status code from 100 to 599, got %q", ParamStatus, s)
-		}
-		q.StatusCode = n
-	}
-	if s := get(ParamErrorsOnly); s != "" {
-		if q.ErrorsOnly, err = strconv.ParseBool(s); err != nil {
-			return trace.Query{}, fmt.Errorf("%s: want true or false, got %q", ParamErrorsOnly, s)
-		}
-	}
-	if s := get(ParamLimit); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > trace.MaxLimit {
-			return trace.Query{}, fmt.Errorf("%s: want a whole number from 1 to %d, got %q", ParamLimit, trace.MaxLimit, s)
-		}
-		q.Limit = n
-	}
-	if s := get(ParamOrder); s != "" {
+	if s := v.Get(ParamOrder); s != "" {
 		q.Order = trace.Order(s)
 		if q.Order != trace.OrderNewest && q.Order != trace.OrderSlowest {
 			return trace.Query{}, fmt.Errorf("%s: want %q or %q, got %q", ParamOrder, trace.OrderNewest, trace.OrderSlowest, s)
@@ -154,6 +126,46 @@ func DecodeQuery(v url.Values) (trace.Query, error) {
 		return trace.Query{}, err
 	}
 	return q, nil
+}
+
+// decodeTraceFilters reads the parameters encodeTraceFilters writes into
+// q. The names must have been checked: each is there at most once.
+func decodeTraceFilters(v url.Values, q *trace.Query) error {
+	var err error
+	if s := v.Get(ParamMinDuration); s != "" {
+		if q.MinDuration, err = parseQueryDuration(ParamMinDuration, s); err != nil {
+			return err
+		}
+	}
+	if s := v.Get(ParamMaxDuration); s != "" {
+		if q.MaxDuration, err = parseQueryDuration(ParamMaxDuration, s); err != nil {
+			return err
+		}
+	}
+	q.Service = v.Get(ParamService)
+	q.Pool = v.Get(ParamPool)
+	q.Method = strings.ToUpper(v.Get(ParamMethod))
+	q.PathPrefix = v.Get(ParamPathPrefix)
+	if s := v.Get(ParamStatus); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 100 || n > 599 {
+			return fmt.Errorf("%s: want an HTTP status code from 100 to 599, got %q", ParamStatus, s)
+		}
+		q.StatusCode = n
+	}
+	if s := v.Get(ParamErrorsOnly); s != "" {
+		if q.ErrorsOnly, err = strconv.ParseBool(s); err != nil {
+			return fmt.Errorf("%s: want true or false, got %q", ParamErrorsOnly, s)
+		}
+	}
+	if s := v.Get(ParamLimit); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > trace.MaxLimit {
+			return fmt.Errorf("%s: want a whole number from 1 to %d, got %q", ParamLimit, trace.MaxLimit, s)
+		}
+		q.Limit = n
+	}
+	return nil
 }
 
 // checkParamNames rejects unknown parameters, all of them named at once, and

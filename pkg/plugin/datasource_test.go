@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"net"
 	"strings"
 	"testing"
@@ -62,6 +63,12 @@ func queryOne(t *testing.T, ds *Datasource, dq backend.DataQuery) backend.DataRe
 	return resp.Responses[dq.RefID]
 }
 
+// baselineBefore is a flamegraph query model whose baseline is the hour
+// before the window.
+func baselineBefore(w backend.TimeRange) string {
+	return fmt.Sprintf(`{"baselineFrom":%d,"baselineTo":%d}`, w.From.Add(-time.Hour).UnixMilli(), w.From.UnixMilli())
+}
+
 func recordedTraceID(t *testing.T, path string) string {
 	var s agentapi.SearchResponse
 	json.Unmarshal(readRecorded(t, "search.json"), &s)
@@ -88,6 +95,8 @@ func TestGoldenFrames(t *testing.T) {
 		"trace-error":     dataQuery("A", "trace", window, `{"traceId":"`+recordedTraceID(t, "/error.php")+`"}`),
 		"flamegraph":      dataQuery("A", "flamegraph", window, `{"traceId":"`+burnTraceID(t)+`"}`),
 		"metrics":         dataQuery("A", "metrics", window, `{"groupBy":"endpoint"}`),
+		"search-function": dataQuery("A", "search", window, `{"function":"`+recordedHotFunction+`","limit":20}`),
+		"flamegraph-diff": dataQuery("A", "flamegraph", window, baselineBefore(window)),
 	} {
 		t.Run(name, func(t *testing.T) {
 			dr := queryOne(t, ds, dq)
@@ -191,6 +200,10 @@ func TestOneBadQueryDoesNotSpoilTheOthers(t *testing.T) {
 		dataQuery("agent", "search", w, `{"agent":"nope"}`),
 		dataQuery("groupBy", "metrics", w, `{"groupBy":"host"}`),
 		dataQuery("metric", "metrics", w, `{"metrics":["p42"]}`),
+		dataQuery("baselineAlone", "flamegraph", w, `{"baselineFrom":1764061200000}`),
+		dataQuery("baselineBackwards", "flamegraph", w, `{"baselineFrom":1764061200000,"baselineTo":1764061100000}`),
+		dataQuery("baselineOfTrace", "flamegraph", w, `{"traceId":"`+burnTraceID(t)+`",`+baselineBefore(w)[1:]),
+		dataQuery("functionStatus", "search", w, `{"function":"burn","status":42}`),
 	}
 	resp, err := ds.QueryData(context.Background(), &backend.QueryDataRequest{Queries: queries})
 	if err != nil {
@@ -200,17 +213,21 @@ func TestOneBadQueryDoesNotSpoilTheOthers(t *testing.T) {
 		t.Errorf("good query: %v", dr.Error)
 	}
 	for ref, want := range map[string]string{
-		"json":     "not valid JSON",
-		"type":     `unknown query type "sql"`,
-		"range":    "ends",
-		"noid":     "enter a trace id",
-		"badid":    `trace id "xyz": want 32 hexadecimal digits`,
-		"unknown":  "was not found on agent web-1",
-		"duration": `minDuration "fast"`,
-		"status":   "status 42 is not an HTTP status code",
-		"agent":    `no agent is called "nope"`,
-		"groupBy":  `groupBy "host"`,
-		"metric":   `metric "p42"`,
+		"json":              "not valid JSON",
+		"type":              `unknown query type "sql"`,
+		"range":             "ends",
+		"noid":              "enter a trace id",
+		"badid":             `trace id "xyz": want 32 hexadecimal digits`,
+		"unknown":           "was not found on agent web-1",
+		"duration":          `minDuration "fast"`,
+		"status":            "status 42 is not an HTTP status code",
+		"agent":             `no agent is called "nope"`,
+		"groupBy":           `groupBy "host"`,
+		"metric":            `metric "p42"`,
+		"baselineAlone":     "baselineFrom and baselineTo: give both",
+		"baselineBackwards": "baselineTo (1764061100000) must be after baselineFrom (1764061200000)",
+		"baselineOfTrace":   "a baseline compares time ranges",
+		"functionStatus":    "status 42 is not an HTTP status code",
 	} {
 		dr := resp.Responses[ref]
 		if dr.Error == nil || !strings.Contains(dr.Error.Error(), want) {

@@ -15,8 +15,14 @@ import (
 	"github.com/tusk-php/tusk/pkg/trace"
 )
 
-// search lists traces from every agent, sorted as one list.
+// search lists traces from every agent, sorted as one list; with a
+// function, the requests where it was hot.
 func (ds *Datasource) search(ctx context.Context, q Query, dq backend.DataQuery) (data.Frames, error) {
+	if strings.TrimSpace(q.Function) != "" {
+		// Before the trace store: profiles live on the agents only, so a
+		// function search asks them even with traceSource jaeger or tempo.
+		return ds.searchFunction(ctx, q, dq)
+	}
 	sq, err := q.searchQuery(dq.TimeRange)
 	if err != nil {
 		return nil, bad(err)
@@ -110,7 +116,8 @@ func listOrNone(names []string) string {
 }
 
 // flamegraph merges the agents' flame graphs for a range and filters, or
-// the profile of one request when a trace id is given.
+// the profile of one request when a trace id is given; with a baseline
+// range, it is a diff of the query's range against it.
 func (ds *Datasource) flamegraph(ctx context.Context, q Query, dq backend.DataQuery) (data.Frames, error) {
 	pq, err := q.profileQuery(dq.TimeRange)
 	if err != nil {
@@ -122,16 +129,39 @@ func (ds *Datasource) flamegraph(ctx context.Context, q Query, dq backend.DataQu
 			return nil, bad(err)
 		}
 	}
+	baseline, diff, err := q.baseline()
+	if err != nil {
+		return nil, bad(err)
+	}
+	if diff && !id.IsZero() {
+		return nil, bad(fmt.Errorf("a baseline compares time ranges: leave traceId empty, or baselineFrom and baselineTo"))
+	}
 	agents, err := ds.agentsFor(q)
 	if err != nil {
 		return nil, err
 	}
+	if diff {
+		return ds.flamegraphDiff(ctx, agents, q, pq, baseline)
+	}
+	merged, notices, err := ds.mergedFlamegraph(ctx, agents, pq, id, q.MaxNodes)
+	if err != nil {
+		return nil, err
+	}
+	if merged.Total == 0 {
+		notices = append(notices, data.Notice{Severity: data.NoticeSeverityInfo, Text: emptyProfileHint(id)})
+	}
+	return data.Frames{withNotices(frames.Flamegraph(merged), notices)}, nil
+}
+
+// mergedFlamegraph asks every agent for the flame graph of pq, or of the
+// request id when it is not zero, and merges their answers.
+func (ds *Datasource) mergedFlamegraph(ctx context.Context, agents []*fleet.Agent, pq agentapi.ProfileQuery, id trace.TraceID, maxNodes int) (agentapi.Flamegraph, []data.Notice, error) {
 	results := fleet.Each(ctx, agents, ds.fleet.Timeout, func(ctx context.Context, a *fleet.Agent) (agentapi.Flamegraph, error) {
 		var fg *agentapi.Flamegraph
 		var err error
 		if id.IsZero() {
-			fg, err = a.Client.Flamegraph(ctx, pq, q.MaxNodes)
-		} else if fg, err = a.Client.TraceProfile(ctx, id, q.MaxNodes); agentapi.IsNotFound(err) {
+			fg, err = a.Client.Flamegraph(ctx, pq, maxNodes)
+		} else if fg, err = a.Client.TraceProfile(ctx, id, maxNodes); agentapi.IsNotFound(err) {
 			return agentapi.Flamegraph{}, nil // this agent did not serve the request
 		}
 		if err != nil {
@@ -141,7 +171,7 @@ func (ds *Datasource) flamegraph(ctx context.Context, q Query, dq backend.DataQu
 	})
 	notices, err := partial(results)
 	if err != nil {
-		return nil, err
+		return agentapi.Flamegraph{}, nil, err
 	}
 	graphs := make([]agentapi.Flamegraph, 0, len(results))
 	for _, r := range results {
@@ -149,14 +179,8 @@ func (ds *Datasource) flamegraph(ctx context.Context, q Query, dq backend.DataQu
 			graphs = append(graphs, r.Value)
 		}
 	}
-	merged, err := profile.MergeFlamegraphs(q.MaxNodes, graphs...)
-	if err != nil {
-		return nil, err
-	}
-	if merged.Total == 0 {
-		notices = append(notices, data.Notice{Severity: data.NoticeSeverityInfo, Text: emptyProfileHint(id)})
-	}
-	return data.Frames{withNotices(frames.Flamegraph(merged), notices)}, nil
+	merged, err := profile.MergeFlamegraphs(maxNodes, graphs...)
+	return merged, notices, err
 }
 
 func emptyProfileHint(id trace.TraceID) string {

@@ -41,8 +41,17 @@ type Query struct {
 	Limit       int    `json:"limit,omitempty"`
 	Order       string `json:"order,omitempty"` // newest (default) | slowest
 
+	// Function, in a search, lists the requests whose CPU samples contain
+	// it, hottest first; File narrows it to one file.
+	Function string `json:"function,omitempty"`
+	File     string `json:"file,omitempty"`
+
 	Endpoint string `json:"endpoint,omitempty"` // flamegraph: "GET /cart"
 	MaxNodes int    `json:"maxNodes,omitempty"`
+	// BaselineFrom and BaselineTo (epoch ms, both or neither) make a
+	// flamegraph query a diff of this range against the baseline range.
+	BaselineFrom int64 `json:"baselineFrom,omitempty"`
+	BaselineTo   int64 `json:"baselineTo,omitempty"`
 
 	GroupBy string   `json:"groupBy,omitempty"` // metrics
 	Metrics []string `json:"metrics,omitempty"` // metrics: which series (default all)
@@ -102,6 +111,35 @@ func (q Query) searchQuery(tr backend.TimeRange) (trace.Query, error) {
 		return sq, err
 	}
 	return sq, sq.Validate()
+}
+
+// functionQuery is the agents' function search for q: the search's
+// filters, plus the flame graph's endpoint when the query came from one.
+// The hottest requests come first, whatever order asks.
+func (q Query) functionQuery(tr backend.TimeRange) (agentapi.FunctionTracesQuery, error) {
+	sq, err := q.searchQuery(tr)
+	if err != nil {
+		return agentapi.FunctionTracesQuery{}, err
+	}
+	sq.Order = ""
+	fq := agentapi.FunctionTracesQuery{
+		Function: strings.TrimSpace(q.Function), File: strings.TrimSpace(q.File), Endpoint: q.Endpoint, Traces: sq,
+	}
+	return fq, fq.Validate()
+}
+
+// baseline is the range a flamegraph query compares with; ok is false when
+// it compares with nothing.
+func (q Query) baseline() (tr backend.TimeRange, ok bool, err error) {
+	switch {
+	case q.BaselineFrom == 0 && q.BaselineTo == 0:
+		return tr, false, nil
+	case q.BaselineFrom == 0 || q.BaselineTo == 0:
+		return tr, false, fmt.Errorf("baselineFrom and baselineTo: give both (epoch milliseconds) to compare with a baseline range, or neither")
+	case q.BaselineFrom < 0 || q.BaselineTo <= q.BaselineFrom:
+		return tr, false, fmt.Errorf("baselineTo (%d) must be after baselineFrom (%d), both epoch milliseconds", q.BaselineTo, q.BaselineFrom)
+	}
+	return backend.TimeRange{From: time.UnixMilli(q.BaselineFrom), To: time.UnixMilli(q.BaselineTo)}, true, nil
 }
 
 // profileQuery is the agents' profile query for q.

@@ -16,6 +16,8 @@ func FuzzQueryData(f *testing.F) {
 		`{}`, `{"queryType":"search","limit":20,"minDuration":"5ms","order":"slowest"}`,
 		`{"queryType":"trace","traceId":"0123456789abcdef"}`, `{"queryType":"flamegraph","maxNodes":-1}`,
 		`{"queryType":"metrics","groupBy":"pool","metrics":["p99"],"limit":501}`, `{"status":"x"}`, `[`, `null`,
+		`{"queryType":"search","function":"App\Cart::total","file":"/app/Cart.php","endpoint":"GET /cart"}`,
+		`{"queryType":"flamegraph","baselineFrom":1764061200000,"baselineTo":1764064800000,"maxNodes":5}`,
 	} {
 		f.Add([]byte(seed), int64(3600), int64(10))
 	}

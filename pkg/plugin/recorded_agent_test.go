@@ -42,6 +42,9 @@ func recordedTraces(t *testing.T) map[string][]byte {
 	return out
 }
 
+// recordedHotFunction is the function function-traces.json searched for.
+const recordedHotFunction = "burn"
+
 // burnTraceID is the request whose profile flamegraph.json is.
 func burnTraceID(t *testing.T) string {
 	var s agentapi.SearchResponse
@@ -94,8 +97,32 @@ func startRecordedAgent(t *testing.T, token string) *httptest.Server {
 		}
 		notFound(w, "profile of trace "+r.PathValue("id"))
 	})
+	// A range that ends before the recording (a diff's baseline) gets the
+	// graph of the burn request alone, any other the whole recording's.
+	recordingStart := recordingWindow(t).From
 	mux.HandleFunc("GET "+agentapi.PathProfileFlamegraph, func(w http.ResponseWriter, r *http.Request) {
-		answer(w, 200, readRecorded(t, "flamegraph.json"))
+		q, _, err := agentapi.DecodeFlamegraphParams(r.URL.Query())
+		if err != nil {
+			t.Errorf("flame graph query %q: %v", r.URL.RawQuery, err)
+		}
+		if !q.To.IsZero() && !q.To.After(recordingStart) {
+			answer(w, 200, readRecorded(t, "flamegraph.json"))
+			return
+		}
+		answer(w, 200, readRecorded(t, "flamegraph-range.json"))
+	})
+	mux.HandleFunc("GET "+agentapi.PathProfileTraces, func(w http.ResponseWriter, r *http.Request) {
+		q, err := agentapi.DecodeFunctionTracesParams(r.URL.Query())
+		if err != nil {
+			b, _ := json.Marshal(agentapi.Error{Error: err.Error()})
+			answer(w, http.StatusBadRequest, b)
+			return
+		}
+		if q.Function == recordedHotFunction {
+			answer(w, 200, readRecorded(t, "function-traces.json"))
+			return
+		}
+		answer(w, 200, []byte(`{"scanned":0,"truncated":false,"traces":[]}`))
 	})
 	mux.HandleFunc("GET "+agentapi.PathREDMetrics, func(w http.ResponseWriter, r *http.Request) {
 		answer(w, 200, readRecorded(t, "red.json"))

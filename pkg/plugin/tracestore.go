@@ -16,8 +16,8 @@ import (
 )
 
 // Where search and trace queries read from (jsonData.traceSource). Flame
-// graphs and RED metrics always come from the agents: trace stores keep
-// neither.
+// graphs, function searches (which read the request profiles) and RED
+// metrics always come from the agents: trace stores keep none of them.
 const (
 	SourceAgents = "agents"
 	SourceJaeger = "jaeger"

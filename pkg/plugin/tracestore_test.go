@@ -15,8 +15,8 @@ import (
 // TestDatasourceReadsTraceStore: with traceSource tempo, search and trace
 // queries go to Tempo (answers in its documented shape, from
 // pkg/tracebackend/testdata/tempo) with the tenant header and the token,
-// and give the same frames as from the agents; flame graphs still ask the
-// agents.
+// and give the same frames as from the agents; flame graphs and function
+// searches still ask the agents.
 func TestDatasourceReadsTraceStore(t *testing.T) {
 	sqlID := recordedTraceID(t, "/io/sql.php")
 	tempo := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -71,6 +71,11 @@ func TestDatasourceReadsTraceStore(t *testing.T) {
 	}
 	if dr := queryOne(t, ds, dataQuery("C", "flamegraph", w, `{"traceId":"`+burnTraceID(t)+`"}`)); dr.Error != nil {
 		t.Errorf("flame graph from the agents: %v", dr.Error)
+	}
+	if dr := queryOne(t, ds, dataQuery("D", "search", w, `{"function":"`+recordedHotFunction+`"}`)); dr.Error != nil || len(dr.Frames) != 1 {
+		t.Errorf("function search from the agents: %v", dr.Error)
+	} else if n, _ := dr.Frames[0].RowLen(); n == 0 {
+		t.Error("function search from the agents: no rows")
 	}
 	res, _ := ds.CheckHealth(context.Background(), &backend.CheckHealthRequest{})
 	if res.Status != backend.HealthStatusOk || !strings.HasPrefix(res.Message, "trace store: OK, Tempo at ") {

@@ -6,8 +6,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
-	"math"
 	"slices"
 	"sync"
 )
@@ -215,93 +213,34 @@ func corrupt(format string, args ...any) error {
 }
 
 func parse(blob []byte) (*decoded, error) {
-	if len(blob) == 0 {
-		return nil, corrupt("empty")
+	r, err := openPayload(blob, nil)
+	if err != nil {
+		return nil, err
 	}
-	var payload []byte
-	switch blob[0] {
-	case formatV1Raw:
-		payload = blob[1:]
-	case formatV1Deflate:
-		zr := flate.NewReader(bytes.NewReader(blob[1:]))
-		raw, err := io.ReadAll(io.LimitReader(zr, maxDecodedBytes+1))
-		zr.Close()
-		if err != nil {
-			return nil, corrupt("inflate: %v", err)
+	t := r.tables()
+	d := &decoded{periodNs: t.periodNs, truncated: t.truncated}
+	if r.err == nil {
+		strs := make([]string, len(t.strs))
+		for i, b := range t.strs {
+			strs[i] = string(b)
 		}
-		if len(raw) > maxDecodedBytes {
-			return nil, corrupt("more than %d bytes inflated", maxDecodedBytes)
+		d.frames = make([]Frame, len(t.frames))
+		for i, f := range t.frames {
+			d.frames[i] = Frame{Function: strs[f.function], Class: strs[f.class], File: strs[f.file], Line: int(f.line)}
 		}
-		payload = raw
-	default:
-		return nil, corrupt("unknown format %d (written by a newer version?)", blob[0])
+		d.labels = make([]Labels, len(t.labels))
+		for i, l := range t.labels {
+			d.labels[i] = Labels{Service: strs[l[0]], Pool: strs[l[1]], Endpoint: strs[l[2]]}
+		}
 	}
-	r := reader{b: payload}
-	d := &decoded{}
-	d.periodNs = r.int64("period")
-	d.truncated = r.int64("truncated samples")
-
-	strs := make([]string, r.count("strings", 1))
-	for i := range strs {
-		n := r.count("string length", 1)
-		strs[i] = string(r.bytes(n))
-	}
-	str := func() string {
-		i := r.index(len(strs), "string")
-		if r.err != nil {
-			return ""
-		}
-		return strs[i]
-	}
-	d.frames = make([]Frame, r.count("frames", 4))
-	for i := range d.frames {
-		d.frames[i] = Frame{Function: str(), Class: str(), File: str()}
-		line := r.varint("line")
-		if line < math.MinInt32 || line > math.MaxInt32 {
-			r.fail("line %d out of range", line)
-		}
-		d.frames[i].Line = int(line)
-	}
-	d.labels = make([]Labels, r.count("labels", 3))
-	for i := range d.labels {
-		d.labels[i] = Labels{Service: str(), Pool: str(), Endpoint: str()}
-	}
-	nStacks := r.count("stacks", 4)
-	d.stacks = make([]decodedStack, 0, nStacks)
-	var total int64
-	prevStart, prevEnd := 0, 0
-	for range nStacks {
-		if r.err != nil {
-			break
-		}
-		label := r.index(len(d.labels), "label")
-		prefix := int(r.uvarint("prefix"))
-		if r.err == nil && prefix > prevEnd-prevStart {
-			r.fail("stack shares %d frames with a stack of %d", prefix, prevEnd-prevStart)
-		}
-		suffix := r.count("suffix length", 1)
-		if r.err == nil && prefix+suffix > MaxDepth {
-			r.fail("stack of %d frames, deeper than %d", prefix+suffix, MaxDepth)
-		}
-		if r.err == nil && len(d.ids)+prefix+suffix > maxDecodedFrames {
-			r.fail("more than %d frames in all", maxDecodedFrames)
-		}
-		if r.err != nil {
-			break
-		}
+	prevStart := 0
+	r.stacks(&t, func(label int32, prefix int, suffix []int32, count int64) {
 		start := len(d.ids)
 		d.ids = append(d.ids, d.ids[prevStart:prevStart+prefix]...)
-		for range suffix {
-			d.ids = append(d.ids, int32(r.index(len(d.frames), "frame")))
-		}
-		count := r.int64("count")
-		if r.err == nil && (count == 0 || total > math.MaxInt64-count) {
-			r.fail("stack count %d", count)
-		}
-		total += count
-		d.stacks = append(d.stacks, decodedStack{label: int32(label), start: start, end: len(d.ids), count: count})
-		prevStart, prevEnd = start, len(d.ids)
-	}
+		d.ids = append(d.ids, suffix...)
+		d.stacks = append(d.stacks, decodedStack{label: label, start: start, end: len(d.ids), count: count})
+		prevStart = start
+	})
 	if r.err == nil && len(r.b) != 0 {
 		r.fail("%d bytes after the last stack", len(r.b))
 	}
@@ -309,84 +248,4 @@ func parse(blob []byte) (*decoded, error) {
 		return nil, r.err
 	}
 	return d, nil
-}
-
-// reader reads varints, remembering the first error; once failed, every
-// read returns zero.
-type reader struct {
-	b   []byte
-	err error
-}
-
-func (r *reader) fail(format string, args ...any) {
-	if r.err == nil {
-		r.err = corrupt(format, args...)
-	}
-}
-
-func (r *reader) uvarint(what string) uint64 {
-	if r.err != nil {
-		return 0
-	}
-	v, n := binary.Uvarint(r.b)
-	if n <= 0 {
-		r.fail("bad or missing %s", what)
-		return 0
-	}
-	r.b = r.b[n:]
-	return v
-}
-
-func (r *reader) varint(what string) int64 {
-	if r.err != nil {
-		return 0
-	}
-	v, n := binary.Varint(r.b)
-	if n <= 0 {
-		r.fail("bad or missing %s", what)
-		return 0
-	}
-	r.b = r.b[n:]
-	return v
-}
-
-// int64 reads a non-negative int64.
-func (r *reader) int64(what string) int64 {
-	v := r.uvarint(what)
-	if v > math.MaxInt64 {
-		r.fail("%s %d out of range", what, v)
-		return 0
-	}
-	return int64(v)
-}
-
-// count reads a number of items that each take at least minBytes bytes:
-// more than the bytes left can hold is corrupt, so allocating for count
-// items is bounded by the blob's size.
-func (r *reader) count(what string, minBytes int) int {
-	v := r.uvarint(what)
-	if r.err == nil && v > uint64(len(r.b)/minBytes) {
-		r.fail("%d %s in %d bytes", v, what, len(r.b))
-		return 0
-	}
-	return int(v)
-}
-
-// index reads an index below n.
-func (r *reader) index(n int, what string) int {
-	v := r.uvarint(what)
-	if r.err == nil && v >= uint64(n) {
-		r.fail("%s index %d of %d", what, v, n)
-		return 0
-	}
-	return int(v)
-}
-
-func (r *reader) bytes(n int) []byte {
-	if r.err != nil {
-		return nil
-	}
-	out := r.b[:n]
-	r.b = r.b[n:]
-	return out
 }

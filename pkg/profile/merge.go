@@ -20,48 +20,63 @@ func MergeFlamegraphs(maxNodes int, graphs ...agentapi.Flamegraph) (agentapi.Fla
 	root := &treeNode{key: nodeKey{label: "total"}}
 	all := []*treeNode{root}
 	for gi, g := range graphs {
-		if len(g.Nodes) == 0 || g.Total == 0 {
+		if isEmpty(g) {
 			continue
 		}
 		if out.PeriodNs == 0 {
 			out.PeriodNs = g.PeriodNs
 		}
-		scale := func(v int64) int64 { return v }
-		if g.PeriodNs > 0 && out.PeriodNs > 0 && g.PeriodNs != out.PeriodNs {
-			scale = func(v int64) int64 { return v * g.PeriodNs / out.PeriodNs }
-		}
-		// path[l] is the merged node at level l on the way to the current node.
-		path := []*treeNode{root}
-		for i, n := range g.Nodes {
-			if i == 0 {
-				if n.Level != 0 {
-					return out, fmt.Errorf("flame graph %d: first node has level %d, want the root at 0", gi, n.Level)
-				}
-				root.value += scale(n.Value)
-				root.self += scale(n.Self)
-				continue
-			}
-			if n.Level < 1 || n.Level > len(path) {
-				return out, fmt.Errorf("flame graph %d: node %d jumps to level %d after level %d", gi, i, n.Level, len(path)-1)
-			}
-			path = path[:n.Level]
-			parent := path[n.Level-1]
-			k := nodeKey{n.Label, n.File}
-			c := parent.children[k]
-			if c == nil {
-				if parent.children == nil {
-					parent.children = map[nodeKey]*treeNode{}
-				}
-				c = &treeNode{key: k, level: n.Level}
-				parent.children[k] = c
-				all = append(all, c)
-			}
-			c.value += scale(n.Value)
-			c.self += scale(n.Self)
-			path = append(path, c)
+		scale := scaleTo(out.PeriodNs, g.PeriodNs)
+		if err := addGraph(root, &all, g, scale, false); err != nil {
+			return out, fmt.Errorf("flame graph %d: %w", gi, err)
 		}
 		out.Total += scale(g.Total)
 	}
 	out.Nodes = emitTree(root, all, maxNodes)
 	return out, nil
+}
+
+func isEmpty(g agentapi.Flamegraph) bool { return len(g.Nodes) == 0 || g.Total == 0 }
+
+// scaleTo converts samples taken every from ns into samples of period ns,
+// so that graphs sampled at different rates add up as CPU time.
+func scaleTo(period, from int64) func(int64) int64 {
+	if from <= 0 || period <= 0 || from == period {
+		return func(v int64) int64 { return v }
+	}
+	return func(v int64) int64 { return v * from / period }
+}
+
+// addGraph adds g's nodes, scaled, to the tree under root, each to the node
+// on the same path of (label, file), adding new nodes to all. With compared
+// set, they also count as the compared side of a diff (right, rightSelf).
+func addGraph(root *treeNode, all *[]*treeNode, g agentapi.Flamegraph, scale func(int64) int64, compared bool) error {
+	add := func(n *treeNode, fn agentapi.FlameNode) {
+		value, self := scale(fn.Value), scale(fn.Self)
+		n.value += value
+		n.self += self
+		if compared {
+			n.right += value
+			n.rightSelf += self
+		}
+	}
+	// path[l] is the tree's node at level l on the way to the current node.
+	path := []*treeNode{root}
+	for i, n := range g.Nodes {
+		if i == 0 {
+			if n.Level != 0 {
+				return fmt.Errorf("first node has level %d, want the root at 0", n.Level)
+			}
+			add(root, n)
+			continue
+		}
+		if n.Level < 1 || n.Level > len(path) {
+			return fmt.Errorf("node %d jumps to level %d after level %d", i, n.Level, len(path)-1)
+		}
+		path = path[:n.Level]
+		c := path[n.Level-1].child(nodeKey{n.Label, n.File}, all)
+		add(c, n)
+		path = append(path, c)
+	}
+	return nil
 }

@@ -21,6 +21,24 @@ type treeNode struct {
 	children map[nodeKey]*treeNode
 	level    int
 	keep     bool
+	// right and rightSelf are the compared side's part of value and self
+	// in a diff tree (DiffFlamegraphs); zero elsewhere.
+	right     int64
+	rightSelf int64
+}
+
+// child returns n's child k, adding it to the tree (and to all) when new.
+func (n *treeNode) child(k nodeKey, all *[]*treeNode) *treeNode {
+	c := n.children[k]
+	if c == nil {
+		if n.children == nil {
+			n.children = map[nodeKey]*treeNode{}
+		}
+		c = &treeNode{key: k, level: n.level + 1}
+		n.children[k] = c
+		*all = append(*all, c)
+	}
+	return c
 }
 
 // Flamegraph renders p as a flame graph of at most maxNodes nodes (maxNodes
@@ -50,18 +68,8 @@ func Flamegraph(p *Profile, maxNodes int) agentapi.Flamegraph {
 		n := root
 		n.value += s.Count
 		for _, id := range s.Frames {
-			k := keys[id]
-			c := n.children[k]
-			if c == nil {
-				if n.children == nil {
-					n.children = map[nodeKey]*treeNode{}
-				}
-				c = &treeNode{key: k, level: n.level + 1}
-				n.children[k] = c
-				all = append(all, c)
-			}
-			c.value += s.Count
-			n = c
+			n = n.child(keys[id], &all)
+			n.value += s.Count
 		}
 		n.self += s.Count
 	}
@@ -71,41 +79,61 @@ func Flamegraph(p *Profile, maxNodes int) agentapi.Flamegraph {
 }
 
 // emitTree writes the tree under root (all lists every node, root included)
-// in depth-first pre-order, keeping the maxNodes largest nodes. Ties go to
-// the shallower node, so a kept node's parent (never smaller, and shallower)
-// is always kept too; a cut subtree's samples go to its parent's Self.
+// in depth-first pre-order, keeping the maxNodes largest nodes (see
+// keepLargest).
 func emitTree(root *treeNode, all []*treeNode, maxNodes int) []agentapi.FlameNode {
-	if len(all) > maxNodes {
-		slices.SortFunc(all, func(a, b *treeNode) int {
-			return cmp.Or(cmp.Compare(b.value, a.value), cmp.Compare(a.level, b.level),
-				cmp.Compare(a.key.label, b.key.label), cmp.Compare(a.key.file, b.key.file))
+	keepLargest(all, maxNodes)
+	nodes := make([]agentapi.FlameNode, 0, min(len(all), maxNodes))
+	walkKept(root, func(n *treeNode, cut, _ int64) {
+		nodes = append(nodes, agentapi.FlameNode{
+			Level: n.level, Label: n.key.label, File: n.key.file, Value: n.value, Self: n.self + cut,
 		})
-		for _, n := range all[:maxNodes] {
-			n.keep = true
-		}
-	} else {
+	})
+	return nodes
+}
+
+// keepLargest marks the maxNodes largest nodes of all to be kept. Ties go
+// to the shallower node, so a kept node's parent (never smaller, and
+// shallower) is always kept too.
+func keepLargest(all []*treeNode, maxNodes int) {
+	if len(all) <= maxNodes {
 		for _, n := range all {
 			n.keep = true
 		}
+		return
 	}
+	slices.SortFunc(all, func(a, b *treeNode) int {
+		return cmp.Or(cmp.Compare(b.value, a.value), cmp.Compare(a.level, b.level),
+			cmp.Compare(a.key.label, b.key.label), cmp.Compare(a.key.file, b.key.file))
+	})
+	for _, n := range all[:maxNodes] {
+		n.keep = true
+	}
+}
 
-	nodes := make([]agentapi.FlameNode, 0, min(len(all), maxNodes))
+// walkKept visits the kept nodes under root, root included, in depth-first
+// pre-order, children by label, then file. cut and cutRight are the value
+// and right of n's children that were not kept: their samples belong to
+// n's self now.
+func walkKept(root *treeNode, visit func(n *treeNode, cut, cutRight int64)) {
 	var walk func(n *treeNode)
 	walk = func(n *treeNode) {
-		i := len(nodes)
-		nodes = append(nodes, agentapi.FlameNode{
-			Level: n.level, Label: n.key.label, File: n.key.file, Value: n.value, Self: n.self,
-		})
-		for _, c := range sortedChildren(n) {
+		children := sortedChildren(n)
+		var cut, cutRight int64
+		for _, c := range children {
+			if !c.keep {
+				cut += c.value
+				cutRight += c.right
+			}
+		}
+		visit(n, cut, cutRight)
+		for _, c := range children {
 			if c.keep {
 				walk(c)
-			} else {
-				nodes[i].Self += c.value
 			}
 		}
 	}
 	walk(root)
-	return nodes
 }
 
 func sortedChildren(n *treeNode) []*treeNode {

@@ -2,11 +2,14 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/tusk-php/tusk/pkg/agentapi"
+	"github.com/tusk-php/tusk/pkg/profile"
 	"github.com/tusk-php/tusk/pkg/trace"
 )
 
@@ -131,4 +134,78 @@ func BenchmarkSearch(b *testing.B) {
 			i += 7919
 		}
 	})
+}
+
+// BenchmarkFunctionTraces scans MaxFunctionSearchProfiles request profiles
+// of a Symfony-like app (10-200 samples, ~20 stacks each) for a function
+// that is in 1 in 10 of them and for one that is in none: the cost the
+// bound keeps in check.
+func BenchmarkFunctionTraces(b *testing.B) {
+	const n = MaxFunctionSearchProfiles
+	path := filepath.Join(b.TempDir(), "traces.db")
+	s, err := Open(path, Options{Logger: slog.New(slog.DiscardHandler), QueueSize: n})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	end := time.Now()
+	m := newTraceMaker(43)
+	frames := make([]profile.Frame, len(fixtureFunctions))
+	for i, fn := range fixtureFunctions {
+		frames[i] = profile.Frame{Function: fn, File: fmt.Sprintf("/var/www/shop/src/F%d.php", i), Line: 10 + i}
+	}
+	hot := profile.Frame{Function: "App\\Service\\Hot::compute", File: "/var/www/shop/src/Hot.php", Line: 7}
+	for i := range n {
+		at := end.Add(-time.Duration(n-i) * time.Second)
+		tr := m.make(at)
+		s.Add(tr)
+		p := profile.NewProfile(profile.DefaultMaxTraceStacks)
+		p.PeriodNs = 10_101_010
+		l := profile.Labels{Service: tr.Service, Pool: tr.Pool, Endpoint: tr.Name()}
+		for range 10 + m.rng.IntN(190) {
+			stack := []profile.Frame{pfMain}
+			for range 3 + m.rng.IntN(12) {
+				stack = append(stack, frames[m.rng.IntN(len(frames))])
+			}
+			if i%10 == 0 && m.rng.IntN(2) == 0 {
+				stack = append(stack, hot)
+			}
+			p.Add(stack, l, 1)
+		}
+		s.AddProfile(profile.Bucket{Time: at.Add(time.Millisecond), Service: l.Service, Pool: l.Pool, Endpoint: l.Endpoint,
+			TraceID: tr.TraceID, Profile: p})
+		if i%1000 == 999 { // the profile queue holds 4096
+			if err := s.FlushProfiles(context.Background()); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	if err := s.Flush(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	if err := s.FlushProfiles(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	for _, bc := range []struct {
+		name string
+		fn   string
+	}{
+		{"in 1 of 10", hot.Name()},
+		{"in none", "App\\Nowhere::run"},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			q := agentapi.FunctionTracesQuery{Function: bc.fn, Traces: trace.Query{Start: end.Add(-24 * time.Hour), End: end}}
+			var resp *agentapi.FunctionTracesResponse
+			for b.Loop() {
+				if resp, err = s.FunctionTraces(context.Background(), q); err != nil {
+					b.Fatal(err)
+				}
+			}
+			if resp.Scanned != n {
+				b.Fatalf("scanned %d of %d", resp.Scanned, n)
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/n, "ns/profile")
+			b.ReportMetric(float64(len(resp.Traces)), "results")
+		})
+	}
 }

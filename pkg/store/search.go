@@ -148,9 +148,14 @@ func (s *Store) SearchPlan(ctx context.Context, q trace.Query) ([]string, error)
 		return nil, ErrClosed
 	}
 	query, args := searchSQL(&q)
+	return s.plan(ctx, query, args)
+}
+
+// plan returns SQLite's plan for query, one line per step.
+func (s *Store) plan(ctx context.Context, query string, args []any) ([]string, error) {
 	rows, err := s.readDB.QueryContext(ctx, "EXPLAIN QUERY PLAN "+query, args...)
 	if err != nil {
-		return nil, fmt.Errorf("store: search plan: %w", err)
+		return nil, fmt.Errorf("store: query plan: %w", err)
 	}
 	defer rows.Close()
 	var plan []string
@@ -158,7 +163,7 @@ func (s *Store) SearchPlan(ctx context.Context, q trace.Query) ([]string, error)
 		var id, parent, unused int
 		var detail string
 		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
-			return nil, fmt.Errorf("store: search plan: %w", err)
+			return nil, fmt.Errorf("store: query plan: %w", err)
 		}
 		plan = append(plan, detail)
 	}

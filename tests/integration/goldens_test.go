@@ -108,6 +108,23 @@ func TestRecordAgentAnswersForPluginGoldens(t *testing.T) {
 	burn := ids["/burn.php?ms=300"]
 	rec.save("flamegraph.json", rec.waitFlamegraph(agentapi.PathTraces+"/"+burn.String()+agentapi.PathTraceProfileSuffix+"?maxNodes=200"))
 
+	// The range's flame graph holds every request of the recording: the
+	// other side of the plugin's diff golden.
+	rangeGraph := url.Values{
+		agentapi.ParamFrom:     {unixMillisFloor(windowStart)},
+		agentapi.ParamTo:       {unixMillisCeil(windowEnd)},
+		agentapi.ParamMaxNodes: {"200"},
+	}
+	rec.save("flamegraph-range.json", rec.waitStable(agentapi.PathProfileFlamegraph+"?"+rangeGraph.Encode()))
+
+	functionSearch := url.Values{
+		agentapi.ParamFunction: {"burn"},
+		agentapi.ParamFrom:     {unixMillisFloor(windowStart)},
+		agentapi.ParamTo:       {unixMillisCeil(windowEnd)},
+		agentapi.ParamLimit:    {"20"},
+	}
+	rec.save("function-traces.json", rec.waitFunctionTraces(agentapi.PathProfileTraces+"?"+functionSearch.Encode()))
+
 	red := url.Values{
 		agentapi.ParamFrom: {unixMillisFloor(windowStart)},
 		agentapi.ParamTo:   {unixMillisCeil(windowEnd)},
@@ -212,6 +229,24 @@ func (g *goldenRecorder) waitFlamegraph(pathAndQuery string) []byte {
 		}
 		if time.Now().After(deadline) {
 			g.t.Fatalf("GET %s: no flame graph of ≥ 20 samples within 15s: HTTP %d %s", pathAndQuery, code, body)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// waitFunctionTraces polls a function search until it finds a request: a
+// request's profile is stored once it had no sample for 2 s.
+func (g *goldenRecorder) waitFunctionTraces(pathAndQuery string) []byte {
+	g.t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		code, body := g.get(pathAndQuery)
+		var resp agentapi.FunctionTracesResponse
+		if code == http.StatusOK && json.Unmarshal(body, &resp) == nil && len(resp.Traces) > 0 {
+			return body
+		}
+		if time.Now().After(deadline) {
+			g.t.Fatalf("GET %s: no request found within 15s: HTTP %d %s", pathAndQuery, code, body)
 		}
 		time.Sleep(200 * time.Millisecond)
 	}

@@ -5,6 +5,7 @@ package integration
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net"
 	"net/http"
 	"strings"
@@ -168,6 +169,9 @@ func TestPluginBackendOverGrafanaProtocol(t *testing.T) {
 	})
 
 	window := backend.TimeRange{From: start.Add(-time.Minute), To: time.Now().Add(time.Minute)}
+	a.waitFunctionTraces(t, agentapi.FunctionTracesQuery{Function: "burn", Traces: trace.Query{Start: window.From, End: window.To}}, 1)
+	// The hour before the agent started: an empty baseline.
+	baseline := fmt.Sprintf(`"baselineFrom":%d,"baselineTo":%d`, start.Add(-2*time.Hour).UnixMilli(), start.Add(-time.Hour).UnixMilli())
 	q := func(ref, queryType, model string) backend.DataQuery {
 		return backend.DataQuery{RefID: ref, QueryType: queryType, TimeRange: window, JSON: []byte(model), Interval: 10 * time.Second, MaxDataPoints: 500}
 	}
@@ -177,6 +181,8 @@ func TestPluginBackendOverGrafanaProtocol(t *testing.T) {
 			q("trace", "trace", `{"traceId":"`+sqlTrace.String()+`"}`),
 			q("flame", "flamegraph", `{"traceId":"`+burnTrace.String()+`"}`),
 			q("flameRange", "flamegraph", `{"pool":"fixture"}`),
+			q("flameDiff", "flamegraph", `{"pool":"fixture",`+baseline+`}`),
+			q("hot", "search", `{"function":"burn"}`),
 			q("metrics", "metrics", `{"groupBy":"endpoint","metrics":["requests","errors","p95"]}`),
 			q("json", "search", `{"limit":`),
 			q("type", "logs", `{}`),
@@ -226,6 +232,21 @@ func TestPluginBackendOverGrafanaProtocol(t *testing.T) {
 		}
 		if ops.Len() < 5 || !callSite {
 			t.Errorf("trace frame: %d spans, SQL span with call site: %v", ops.Len(), callSite)
+		}
+
+		hot := ok("hot")
+		ids, _ := hot.FieldByName("traceID")
+		cpu, _ := hot.FieldByName("functionCpu")
+		if ids == nil || cpu == nil || ids.Len() != 1 || ids.At(0) != burnTrace.String() || cpu.At(0).(float64) < 50 {
+			t.Errorf("function search for burn: want the /burn.php request with ≥ 50 ms in burn(), got %v %v", ids, cpu)
+		}
+		diff := ok("flameDiff")
+		value, _ := diff.FieldByName("value")
+		right, _ := diff.FieldByName("valueRight")
+		labels, _ := diff.FieldByName("label")
+		if right == nil || value.At(0) != int64(0) || right.At(0).(int64) == 0 || !fieldHas(labels, "burn") ||
+			len(diff.Meta.Notices) == 0 || !strings.Contains(diff.Meta.Notices[0].Text, "baseline") {
+			t.Errorf("diff against an empty baseline: value %v, valueRight %v, labels %v, notices %+v", value, right, labels, diff.Meta.Notices)
 		}
 
 		for _, ref := range []string{"flame", "flameRange"} {

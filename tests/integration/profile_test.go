@@ -7,11 +7,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/tusk-php/tusk/pkg/agentapi"
+	"github.com/tusk-php/tusk/pkg/trace"
 	"github.com/tusk-php/tusk/tests/stack"
 )
 
@@ -97,4 +99,73 @@ func checkPprofOpens(t *testing.T, a *agentProc, q agentapi.ProfileQuery) {
 		}
 	}
 	t.Errorf("go tool pprof printed no table:\n%s", out)
+}
+
+// TestFunctionSearchFindsTheRequestsThatBurn asks the real agent for the
+// requests where burn() was hot: the two /burn.php requests, hottest
+// first, and neither the CPU-bound /calls.php requests (sampled too, but
+// never in burn) nor a sleeping one. The file narrows the search and a
+// wrong file finds nothing.
+func TestFunctionSearchFindsTheRequestsThatBurn(t *testing.T) {
+	s := startFixture(t, stack.StackOptions{FPMIniArgs: jitOn})
+	a := startAgent(t, s, "--profile-hz", "499")
+	start := time.Now().Add(-time.Second)
+	for _, path := range []string{"/burn.php?ms=150", "/calls.php?n=200000", "/burn.php?ms=300", "/calls.php?n=200000", "/sleep.php?ms=50"} {
+		if code, body := get(t, s, path); code != 200 {
+			t.Fatalf("GET %s: HTTP %d %s", path, code, body)
+		}
+	}
+	a.waitTraces(t, trace.Query{Start: start}, 5)
+	q := agentapi.FunctionTracesQuery{Function: "burn", Traces: trace.Query{Start: start, End: time.Now().Add(time.Minute)}}
+
+	resp := a.waitFunctionTraces(t, q, 2)
+	if len(resp.Traces) != 2 || resp.Truncated {
+		t.Fatalf("want the two /burn.php requests, got %+v", resp)
+	}
+	for _, h := range resp.Traces {
+		if h.Path != "/burn.php" || h.FunctionSamples < 20 || h.FunctionSamples > h.Samples || h.FunctionCPUNs != h.FunctionSamples*(int64(time.Second)/499) {
+			t.Errorf("hit %+v", h)
+		}
+	}
+	if resp.Traces[0].FunctionSamples < resp.Traces[1].FunctionSamples || resp.Traces[0].DurationNano < resp.Traces[1].DurationNano {
+		t.Errorf("the 300 ms request is not first: %+v", resp.Traces)
+	}
+
+	app, err := stack.FixtureAppDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// /calls.php was sampled (it is in its own {main}), just never in burn.
+	calls := agentapi.FunctionTracesQuery{Function: "{main}", File: filepath.Join(app, "calls.php"), Traces: q.Traces}
+	if got, err := a.client.FunctionTraces(t.Context(), calls); err != nil || len(got.Traces) == 0 ||
+		slices.ContainsFunc(got.Traces, func(h agentapi.FunctionTrace) bool { return h.Path != "/calls.php" }) {
+		t.Errorf("{main} of calls.php: %+v %v", got, err)
+	}
+
+	for file, want := range map[string]int{filepath.Join(app, "burn.php"): 2, filepath.Join(app, "nowhere.php"): 0} {
+		fq := q
+		fq.File = file
+		got, err := a.client.FunctionTraces(t.Context(), fq)
+		if err != nil || len(got.Traces) != want {
+			t.Errorf("burn in %s: %+v %v, want %d requests", file, got, err, want)
+		}
+	}
+}
+
+// waitFunctionTraces polls a function search until it finds n requests, or
+// 15 s have passed, and returns the last answer: a request's samples are
+// stored once it had none for 2 s.
+func (a *agentProc) waitFunctionTraces(t *testing.T, q agentapi.FunctionTracesQuery, n int) *agentapi.FunctionTracesResponse {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		resp, err := a.client.FunctionTraces(t.Context(), q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(resp.Traces) >= n || time.Now().After(deadline) {
+			return resp
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 }

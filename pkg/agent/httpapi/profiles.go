@@ -3,6 +3,7 @@ package httpapi
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -21,6 +22,10 @@ type ProfileBackend interface {
 	// empty profile, not an error, when nothing matches. q comes with From
 	// and To set (defaults applied) unless TraceID is set.
 	Profile(ctx context.Context, q agentapi.ProfileQuery) (*profile.Profile, error)
+	// FunctionTraces lists the requests whose samples contain
+	// q.Function, hottest first; q comes valid, with the range's defaults
+	// applied. An empty answer has no traces, not a nil response.
+	FunctionTraces(ctx context.Context, q agentapi.FunctionTracesQuery) (*agentapi.FunctionTracesResponse, error)
 }
 
 // profilesDisabled is the 404 message when the agent has no ProfileBackend.
@@ -149,4 +154,38 @@ func (s *server) traceProfile(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.writeJSON(w, r, http.StatusOK, profile.Flamegraph(p, maxNodes))
+}
+
+func (s *server) profileTraces(w http.ResponseWriter, r *http.Request) {
+	params, ok := s.profileParams(w, r)
+	if !ok {
+		return
+	}
+	q, err := agentapi.DecodeFunctionTracesParams(params)
+	if err != nil {
+		s.writeError(w, r, http.StatusBadRequest, err.Error())
+		return
+	}
+	if s.profiles == nil {
+		s.writeError(w, r, http.StatusNotFound, profilesDisabled)
+		return
+	}
+	// Only now are both ends known: a "from" after now with "to" left out.
+	q = q.WithDefaults(time.Now())
+	if err := q.Validate(); err != nil {
+		s.writeError(w, r, http.StatusBadRequest, err.Error())
+		return
+	}
+	resp, err := s.profiles.FunctionTraces(r.Context(), q)
+	if err == nil && resp == nil {
+		err = errors.New("function traces: the backend returned no answer")
+	}
+	if err != nil {
+		s.backendError(w, r, err)
+		return
+	}
+	if resp.Traces == nil {
+		resp.Traces = []agentapi.FunctionTrace{} // [] rather than null for the plugin
+	}
+	s.writeJSON(w, r, http.StatusOK, resp)
 }

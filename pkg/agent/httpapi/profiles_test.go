@@ -31,6 +31,9 @@ type fakeProfiles struct {
 	traces   map[trace.TraceID]*profile.Profile
 	last     agentapi.ProfileQuery
 	failWith error
+	// hot answers every function search; lastFunction is the last asked.
+	hot          *agentapi.FunctionTracesResponse
+	lastFunction agentapi.FunctionTracesQuery
 }
 
 func (f *fakeProfiles) Profile(_ context.Context, q agentapi.ProfileQuery) (*profile.Profile, error) {
@@ -44,6 +47,19 @@ func (f *fakeProfiles) Profile(_ context.Context, q agentapi.ProfileQuery) (*pro
 		return f.traces[q.TraceID], nil // nil for unknown: the server copes
 	}
 	return f.ranged, nil
+}
+
+func (f *fakeProfiles) FunctionTraces(_ context.Context, q agentapi.FunctionTracesQuery) (*agentapi.FunctionTracesResponse, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.lastFunction = q
+	return f.hot, f.failWith
+}
+
+func (f *fakeProfiles) lastFunctionQuery() agentapi.FunctionTracesQuery {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.lastFunction
 }
 
 func (f *fakeProfiles) lastQuery() agentapi.ProfileQuery {
@@ -247,7 +263,7 @@ func TestProfilesDisabled(t *testing.T) {
 	ts := newTestServer(t, nil) // its backend does not profile
 	for _, target := range []string{
 		"/api/v1/profiles/flamegraph", "/api/v1/profiles/top", "/api/v1/profiles/pprof",
-		"/api/v1/traces/" + profTID.String() + "/profile",
+		"/api/v1/traces/" + profTID.String() + "/profile", "/api/v1/profiles/traces?function=burn",
 	} {
 		rec := ts.do("GET", target, "")
 		if rec.Code != http.StatusNotFound || errorBody(t, rec) != profilesDisabled {

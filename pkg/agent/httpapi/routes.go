@@ -30,6 +30,7 @@ func (s *server) routes() []route {
 		{http.MethodGet, agentapi.PathProfileFlamegraph, false, s.profileFlamegraph},
 		{http.MethodGet, agentapi.PathProfileTop, false, s.profileTop},
 		{http.MethodGet, agentapi.PathProfilePprof, false, s.profilePprof},
+		{http.MethodGet, agentapi.PathProfileTraces, false, s.profileTraces},
 		{http.MethodGet, agentapi.PathREDMetrics, false, s.redMetrics},
 	}
 }
