@@ -34,8 +34,9 @@ export interface TuskQuery extends DataQuery {
   /** With function: the function's file, to tell apart functions of one name in different files. */
   file?: string;
   /**
-   * flamegraph: compare with this baseline range (epoch milliseconds). The frame then is a diff flame graph
-   * (value/self = baseline + compared, valueRight/selfRight = the query's own range), as @grafana/flamegraph reads it.
+   * flamegraph: compare with this baseline range (epoch milliseconds). The frame then is a diff flame graph as
+   * @grafana/flamegraph reads it: value/self = the baseline alone, valueRight/selfRight = the query's own range
+   * (the library sizes a bar as value + valueRight).
    */
   baselineFrom?: number;
   baselineTo?: number;
@@ -45,6 +46,11 @@ export interface TuskQuery extends DataQuery {
   groupBy?: 'endpoint' | 'pool' | 'service' | 'none';
   /** Name of the only agent to ask; absent asks all agents. */
   agent?: string;
+  /**
+   * Not written by this editor: other data sources' links to a tracing data source send the trace id here (Loki's
+   * derived fields send `{ query: "${__value.raw}" }`). datasource.ts turns such a query into a trace query.
+   */
+  query?: string;
 }
 
 export const DEFAULT_QUERY: Partial<TuskQuery> = {

@@ -1,132 +1,169 @@
 import React from 'react';
-import { InlineField, InlineSwitch, Input, RadioButtonGroup } from '@grafana/ui';
-import type { TuskQuery, TuskQueryType } from '../types';
+import { Combobox, type ComboboxOption, InlineField, Input } from '@grafana/ui';
 
-type TextFieldName = 'traceId' | 'service' | 'pool' | 'method' | 'path' | 'endpoint' | 'minDuration';
-type NumberFieldName = 'status' | 'limit' | 'maxNodes';
-export type QueryFieldName = TextFieldName | NumberFieldName | 'errorsOnly' | 'order' | 'groupBy';
+/**
+ * The editor's controls. Text and number fields change the query as the user types and run it on blur or Enter
+ * (onCommit); selects and switches run it as they change. Errors are shown beside the field.
+ */
 
-export const FIELDS_BY_TYPE: Record<TuskQueryType, QueryFieldName[]> = {
-  search: ['service', 'pool', 'method', 'path', 'status', 'minDuration', 'errorsOnly', 'limit', 'order'],
-  trace: ['traceId'],
-  flamegraph: ['service', 'pool', 'endpoint', 'traceId', 'maxNodes'],
-  metrics: ['service', 'pool', 'method', 'path', 'groupBy'],
-};
-
-interface InputSpec {
+interface FieldProps {
+  id: string;
   label: string;
-  placeholder: string;
-  width: number;
   tooltip?: string;
+  width: number;
+  placeholder?: string;
+  error?: string;
+  onCommit: () => void;
+  /** For text that may be a pasted trace id; calls preventDefault when it handled the paste. */
+  onPaste?: (e: React.ClipboardEvent<HTMLElement>) => void;
 }
 
-const TEXT_FIELDS: Record<TextFieldName, InputSpec> = {
-  traceId: { label: 'Trace ID', placeholder: '32 hex digits', width: 36 },
-  service: { label: 'Service', placeholder: 'any', width: 20 },
-  pool: { label: 'Pool', placeholder: 'any', width: 16, tooltip: 'php-fpm pool' },
-  method: { label: 'Method', placeholder: 'any', width: 10 },
-  path: { label: 'Path prefix', placeholder: '/api/', width: 20 },
-  endpoint: { label: 'Endpoint', placeholder: 'GET /cart', width: 24 },
-  minDuration: { label: 'Min duration', placeholder: '100ms', width: 12 },
-};
-
-const NUMBER_FIELDS: Record<NumberFieldName, InputSpec> = {
-  status: { label: 'Status', placeholder: 'any', width: 10 },
-  limit: { label: 'Limit', placeholder: '20', width: 10 },
-  maxNodes: { label: 'Max nodes', placeholder: 'all', width: 12, tooltip: 'Merge the smallest nodes beyond this' },
-};
-
-const ORDER_OPTIONS = [
-  { label: 'Newest', value: 'newest' as const },
-  { label: 'Slowest', value: 'slowest' as const },
-];
-
-const GROUP_BY_OPTIONS = [
-  { label: 'Endpoint', value: 'endpoint' as const },
-  { label: 'Pool', value: 'pool' as const },
-  { label: 'Service', value: 'service' as const },
-  { label: 'None', value: 'none' as const },
-];
-
-export interface QueryFieldProps {
-  name: QueryFieldName;
-  query: TuskQuery;
-  onChange: (patch: Partial<TuskQuery>) => void;
-  /** Applies patch and runs the query: for controls without a blur. */
-  onCommit: (patch: Partial<TuskQuery>) => void;
-  onRunQuery: () => void;
-}
-
-export function QueryField({ name, query, onChange, onCommit, onRunQuery }: QueryFieldProps) {
-  const id = `tusk-query-${query.refId}-${name}`;
-  switch (name) {
-    case 'errorsOnly':
-      return (
-        <InlineField label="Errors only" htmlFor={id}>
-          <InlineSwitch
-            id={id}
-            value={query.errorsOnly ?? false}
-            onChange={(e) => onCommit({ errorsOnly: e.currentTarget.checked || undefined })}
-          />
-        </InlineField>
-      );
-    case 'order':
-      return (
-        <InlineField label="Order">
-          <RadioButtonGroup
-            options={ORDER_OPTIONS}
-            value={query.order ?? 'newest'}
-            onChange={(order) => onCommit({ order })}
-          />
-        </InlineField>
-      );
-    case 'groupBy':
-      return (
-        <InlineField label="Group by">
-          <RadioButtonGroup
-            options={GROUP_BY_OPTIONS}
-            value={query.groupBy ?? 'endpoint'}
-            onChange={(groupBy) => onCommit({ groupBy })}
-          />
-        </InlineField>
-      );
-    case 'status':
-    case 'limit':
-    case 'maxNodes': {
-      const spec = NUMBER_FIELDS[name];
-      return (
-        <InlineField label={spec.label} tooltip={spec.tooltip} htmlFor={id}>
-          <Input
-            id={id}
-            type="number"
-            min={0}
-            width={spec.width}
-            placeholder={spec.placeholder}
-            value={query[name] ?? ''}
-            onChange={(e) => onChange({ [name]: toNumber(e.currentTarget.valueAsNumber) })}
-            onBlur={onRunQuery}
-          />
-        </InlineField>
-      );
-    }
-    default: {
-      const spec = TEXT_FIELDS[name];
-      return (
-        <InlineField label={spec.label} tooltip={spec.tooltip} htmlFor={id}>
-          <Input
-            id={id}
-            width={spec.width}
-            placeholder={spec.placeholder}
-            value={query[name] ?? ''}
-            onChange={(e) => onChange({ [name]: e.currentTarget.value || undefined })}
-            onBlur={onRunQuery}
-          />
-        </InlineField>
-      );
-    }
+const commitOnEnter = (onCommit: () => void) => (e: React.KeyboardEvent<HTMLInputElement>) => {
+  if (e.key === 'Enter') {
+    onCommit();
   }
+};
+
+export interface TextFieldProps extends FieldProps {
+  value: string | undefined;
+  /** undefined when emptied: an empty filter is no filter. */
+  onChange: (value: string | undefined) => void;
 }
 
-function toNumber(value: number): number | undefined {
-  return Number.isFinite(value) ? value : undefined;
+export function TextField({
+  id,
+  label,
+  tooltip,
+  width,
+  placeholder,
+  error,
+  value,
+  onChange,
+  onCommit,
+  onPaste,
+}: TextFieldProps) {
+  return (
+    <InlineField label={label} tooltip={tooltip} htmlFor={id} invalid={Boolean(error)} error={error}>
+      <Input
+        id={id}
+        width={width}
+        placeholder={placeholder}
+        value={value ?? ''}
+        onChange={(e) => onChange(e.currentTarget.value || undefined)}
+        onBlur={onCommit}
+        onKeyDown={commitOnEnter(onCommit)}
+        onPaste={onPaste}
+      />
+    </InlineField>
+  );
+}
+
+export interface NumberFieldProps extends FieldProps {
+  value: number | undefined;
+  min?: number;
+  max?: number;
+  onChange: (value: number | undefined) => void;
+}
+
+export function NumberField({
+  id,
+  label,
+  tooltip,
+  width,
+  placeholder,
+  error,
+  value,
+  min,
+  max,
+  onChange,
+  onCommit,
+}: NumberFieldProps) {
+  return (
+    <InlineField label={label} tooltip={tooltip} htmlFor={id} invalid={Boolean(error)} error={error}>
+      <Input
+        id={id}
+        type="number"
+        min={min}
+        max={max}
+        step={1}
+        width={width}
+        placeholder={placeholder}
+        value={value ?? ''}
+        onChange={(e) => {
+          const n = e.currentTarget.valueAsNumber;
+          onChange(Number.isFinite(n) ? n : undefined);
+        }}
+        onBlur={onCommit}
+        onKeyDown={commitOnEnter(onCommit)}
+      />
+    </InlineField>
+  );
+}
+
+export interface OptionFieldProps extends Omit<FieldProps, 'onCommit'> {
+  value: string | undefined;
+  options: string[];
+  loading?: boolean;
+  /** Values not in options may be typed (a service no agent reports right now). */
+  allowCustom?: boolean;
+  /** Sets the value (undefined: cleared) and runs the query. */
+  onSelect: (value: string | undefined) => void;
+}
+
+/** A clearable select of options, which also takes typed values: Grafana's Combobox with custom values. */
+export function OptionField({
+  id,
+  label,
+  tooltip,
+  width,
+  placeholder,
+  error,
+  value,
+  options,
+  loading,
+  allowCustom = true,
+  onSelect,
+  onPaste,
+}: OptionFieldProps) {
+  const items: Array<ComboboxOption<string>> = options.map((option) => ({ value: option }));
+  if (value && !options.includes(value)) {
+    items.unshift({ value });
+  }
+  return (
+    <InlineField label={label} tooltip={tooltip} htmlFor={id} invalid={Boolean(error)} error={error} loading={loading}>
+      <PastableCombobox
+        id={id}
+        createCustomValue={allowCustom}
+        width={width}
+        placeholder={placeholder}
+        options={items}
+        value={value ?? null}
+        onSelect={onSelect}
+        onPaste={onPaste}
+      />
+    </InlineField>
+  );
+}
+
+interface PastableComboboxProps {
+  id: string;
+  createCustomValue: boolean;
+  width: number;
+  placeholder?: string;
+  options: Array<ComboboxOption<string>>;
+  value: string | null;
+  onSelect: (value: string | undefined) => void;
+  onPaste?: (e: React.ClipboardEvent<HTMLElement>) => void;
+  /** Set by InlineField. */
+  invalid?: boolean;
+  loading?: boolean;
+}
+
+/** The Combobox takes no onPaste: its input's paste is caught as it bubbles through a wrapper. */
+function PastableCombobox({ onSelect, onPaste, ...props }: PastableComboboxProps) {
+  return (
+    <div onPasteCapture={onPaste}>
+      <Combobox {...props} isClearable onChange={(option) => onSelect(option?.value || undefined)} />
+    </div>
+  );
 }
