@@ -56,8 +56,11 @@ type REDQuery struct {
 	Pool       string        `json:"pool,omitempty"`
 	Method     string        `json:"method,omitempty"`
 	PathPrefix string        `json:"pathPrefix,omitempty"`
-	GroupBy    REDGroupBy    `json:"groupBy,omitempty"`
-	Limit      int           `json:"limit,omitempty"`
+	// Endpoint is exactly one endpoint, as REDSeries.Endpoint names it
+	// ("GET /cart"): the panel of one endpoint's series.
+	Endpoint string     `json:"endpoint,omitempty"`
+	GroupBy  REDGroupBy `json:"groupBy,omitempty"`
+	Limit    int        `json:"limit,omitempty"`
 }
 
 // REDResponse is the answer to GET /api/v1/metrics/red. Steps start at
@@ -103,7 +106,7 @@ type REDPoint struct {
 // order; openapi.yaml is tested against it.
 var REDParams = []string{
 	ParamFrom, ParamTo, ParamStep, ParamService, ParamPool, ParamMethod, ParamPathPrefix,
-	ParamGroupBy, ParamLimit,
+	ParamEndpoint, ParamGroupBy, ParamLimit,
 }
 
 // redGroupBys are the values groupBy accepts.
@@ -203,7 +206,7 @@ func EncodeREDQuery(q REDQuery) url.Values {
 	}
 	for name, s := range map[string]string{
 		ParamService: q.Service, ParamPool: q.Pool, ParamMethod: strings.ToUpper(q.Method),
-		ParamPathPrefix: q.PathPrefix, ParamGroupBy: string(q.GroupBy),
+		ParamPathPrefix: q.PathPrefix, ParamEndpoint: q.Endpoint, ParamGroupBy: string(q.GroupBy),
 	} {
 		if s != "" {
 			v.Set(name, s)
@@ -241,6 +244,7 @@ func DecodeREDParams(v url.Values) (REDQuery, error) {
 	q.Pool = v.Get(ParamPool)
 	q.Method = strings.ToUpper(v.Get(ParamMethod))
 	q.PathPrefix = v.Get(ParamPathPrefix)
+	q.Endpoint = v.Get(ParamEndpoint)
 	q.GroupBy = REDGroupBy(v.Get(ParamGroupBy))
 	// A default of 0 keeps an absent limit absent.
 	if q.Limit, err = decodeBoundedInt(v, ParamLimit, 0, MaxREDLimit); err != nil {

@@ -80,8 +80,8 @@ func TestDecodeREDParamsAccepts(t *testing.T) {
 
 func TestDecodeREDParamsRejects(t *testing.T) {
 	for raw, want := range map[string]string{
-		"start=1":                             `unknown parameter "start"; known: from, to, step, service, pool, method, pathPrefix, groupBy, limit`,
-		"endpoint=GET+%2F&zzz=1":              `unknown parameters "endpoint", "zzz"`,
+		"start=1":                             `unknown parameter "start"; known: from, to, step, service, pool, method, pathPrefix, endpoint, groupBy, limit`,
+		"trace=1&zzz=1":                       `unknown parameters "trace", "zzz"`,
 		"step=1m&step=5m":                     "step: given 2 times",
 		"from=yesterday":                      "from: want an RFC 3339 time",
 		"to=253402300800000":                  "to: want an RFC 3339 time", // year 10000

@@ -155,7 +155,7 @@ func (q Query) profileQuery(tr backend.TimeRange) (agentapi.ProfileQuery, error)
 func (q Query) redQuery(dq backend.DataQuery) (agentapi.REDQuery, []frames.REDMetric, error) {
 	rq := agentapi.REDQuery{
 		From: dq.TimeRange.From, To: dq.TimeRange.To,
-		Service: q.Service, Pool: q.Pool, Method: strings.ToUpper(q.Method), PathPrefix: q.Path,
+		Service: q.Service, Pool: q.Pool, Method: strings.ToUpper(q.Method), PathPrefix: q.Path, Endpoint: q.Endpoint,
 		GroupBy: agentapi.REDGroupBy(q.GroupBy), Limit: q.Limit,
 	}
 	switch rq.GroupBy {

@@ -87,9 +87,19 @@ func (s *Store) RED(ctx context.Context, q agentapi.REDQuery) (*agentapi.REDResp
 // redWhere is the WHERE clause of q's traces: the search's filters, so that
 // trace.Query.Matches is the reference for both.
 func redWhere(q *agentapi.REDQuery) (string, []any) {
-	return queryWhere(&trace.Query{
+	where, args := queryWhere(&trace.Query{
 		Start: q.From, End: q.To, Service: q.Service, Pool: q.Pool, Method: q.Method, PathPrefix: q.PathPrefix,
 	})
+	if q.Endpoint != "" {
+		// Not indexed: the rows of the range are read for the series anyway.
+		if where == "" {
+			where = " WHERE " + redEndpoint + " = ?"
+		} else {
+			where += " AND " + redEndpoint + " = ?"
+		}
+		args = append(args, q.Endpoint)
+	}
+	return where, args
 }
 
 // redBusiest returns the keys of the q.Limit groups with the most requests,

@@ -83,7 +83,7 @@ func referenceRED(all []*trace.Trace, q agentapi.REDQuery) *agentapi.REDResponse
 	step := int64(q.Step)
 	groups := map[redKey]*group{}
 	for _, t := range all {
-		if !filter.Matches(&t.Summary) {
+		if !filter.Matches(&t.Summary) || (q.Endpoint != "" && t.Summary.Name() != q.Endpoint) {
 			continue
 		}
 		k := referenceKey(&t.Summary, q.GroupBy)
@@ -156,6 +156,8 @@ func TestREDMatchesReference(t *testing.T) {
 		{From: first, To: redEnd, PathPrefix: "/100%"}, // % is not a wildcard
 		{From: first, To: redEnd, PathPrefix: "/\xff\xff"},
 		{From: first, To: redEnd, Service: "nope"},
+		{From: first, To: redEnd, Endpoint: traces[0].Summary.Name(), GroupBy: agentapi.GroupByPool},
+		{From: first, To: redEnd, Endpoint: "GET /no/such/endpoint"},
 	}
 	rng := rand.New(rand.NewPCG(7, 7))
 	for range 200 {
@@ -201,6 +203,9 @@ func randomREDQuery(r *rand.Rand, traces []*trace.Trace, first, end time.Time) a
 	}
 	if pick() && some.Path != "" {
 		q.PathPrefix = some.Path[:1+r.IntN(len(some.Path))]
+	}
+	if pick() {
+		q.Endpoint = some.Name()
 	}
 	return q
 }

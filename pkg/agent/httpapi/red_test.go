@@ -108,7 +108,7 @@ func TestREDMetricsBadParams(t *testing.T) {
 	ts := newREDServer(t)
 	monthAgo := time.Now().Add(-30 * 24 * time.Hour).UnixMilli()
 	for target, want := range map[string]string{
-		"?endpoint=GET+%2F":                    `unknown parameter "endpoint"; known: from, to, step,`,
+		"?trace=1":                             `unknown parameter "trace"; known: from, to, step,`,
 		"?step=1m&step=1h":                     "step: given 2 times",
 		"?step=60":                             `step: want a non-negative Go duration`,
 		"?step=100ms":                          "step: want at least 1s, got 100ms",
