@@ -1,37 +1,75 @@
 import React from 'react';
-import { MemoryRouter } from 'react-router-dom';
-import { AppRootProps, PluginType } from '@grafana/data';
-import { render, waitFor } from '@testing-library/react';
+import { MemoryRouter, Route, Routes } from 'react-router-dom';
+import { of } from 'rxjs';
+import { type AppRootProps, PluginType } from '@grafana/data';
+import { LocationServiceProvider, locationService, type PluginPageProps } from '@grafana/runtime';
+import { render, screen } from '@testing-library/react';
+import { goldenFleet } from '../../testing/golden';
 import App from './App';
 
-describe('Components/App', () => {
-  let props: AppRootProps;
+const fetchMock = jest.fn();
 
-  beforeEach(() => {
-    jest.resetAllMocks();
+/** Grafana's page chrome, reduced to what the app gives it: title, subtitle and tabs. */
+function TestPluginPage({ pageNav, subTitle, children }: PluginPageProps) {
+  return (
+    <div>
+      <h1>{pageNav?.text}</h1>
+      <p>{subTitle}</p>
+      <nav>
+        {pageNav?.children?.map((tab) => (
+          <a key={tab.url} href={tab.url} aria-current={tab.active ? 'page' : undefined}>
+            {tab.text}
+          </a>
+        ))}
+      </nav>
+      {children}
+    </div>
+  );
+}
 
-    props = {
-      basename: 'a/tusk-php-app',
-      meta: {
-        id: 'tusk-php-app',
-        name: 'Tusk',
-        type: PluginType.app,
-        enabled: true,
-        jsonData: {},
-      },
-      query: {},
-      path: '',
-      onNavChanged: jest.fn(),
-    } as unknown as AppRootProps;
-  });
+jest.mock('@grafana/runtime', () => ({
+  ...jest.requireActual('@grafana/runtime'),
+  PluginPage: (props: PluginPageProps) => TestPluginPage(props),
+  getBackendSrv: () => ({ fetch: fetchMock }),
+  getDataSourceSrv: () => ({ getList: () => [], getInstanceSettings: () => undefined }),
+}));
 
-  test('shows the overview page', async () => {
-    const { queryByText } = render(
-      <MemoryRouter future={{ v7_startTransition: true, v7_relativeSplatPath: true }}>
-        <App {...props} />
+const props = {
+  basename: '/a/tusk-php-app',
+  meta: { id: 'tusk-php-app', name: 'Tusk', type: PluginType.app, enabled: true, jsonData: {} },
+  query: {},
+  path: '',
+  onNavChanged: jest.fn(),
+} as unknown as AppRootProps;
+
+function renderAt(path: string) {
+  locationService.push(path);
+  return render(
+    <LocationServiceProvider service={locationService}>
+      <MemoryRouter initialEntries={[path]} future={{ v7_startTransition: true, v7_relativeSplatPath: true }}>
+        {/* Grafana mounts an app's root page under /a/<plugin id>/: its routes are relative to that. */}
+        <Routes>
+          <Route path="/a/tusk-php-app/*" element={<App {...props} />} />
+        </Routes>
       </MemoryRouter>
-    );
+    </LocationServiceProvider>
+  );
+}
 
-    await waitFor(() => expect(queryByText(/tusk traces php requests/i)).toBeInTheDocument());
-  });
+beforeEach(() => {
+  fetchMock.mockReset().mockReturnValue(of({ data: goldenFleet() }));
+});
+
+it('shows the Probes page with the agents the app backend reports', async () => {
+  renderAt('/a/tusk-php-app/probes');
+  expect(await screen.findByRole('heading', { name: 'web-1' })).toBeInTheDocument();
+  expect(screen.getByText(/Tusk traces PHP requests/)).toBeInTheDocument();
+  const tabs = screen.getAllByRole('link').filter((link) => link.closest('nav'));
+  expect(tabs.map((tab) => tab.textContent)).toEqual(['Overview', 'Requests', 'Profiles', 'Probes']);
+  expect(screen.getByRole('link', { name: 'Probes', current: 'page' })).toHaveAttribute(
+    'href',
+    expect.stringMatching(/^\/a\/tusk-php-app\/probes/)
+  );
+  expect(screen.getByText(/Deep mode adds a span for every PHP function call/)).toBeInTheDocument();
+  expect(fetchMock).toHaveBeenCalledWith(expect.objectContaining({ url: '/api/plugins/tusk-php-app/resources/fleet' }));
 });

@@ -1,14 +1,12 @@
 import React from 'react';
-import { Route, Routes } from 'react-router-dom';
 import type { AppRootProps } from '@grafana/data';
-import { Overview } from '../../pages/Overview';
+import { useSceneApp } from '@grafana/scenes';
+import { buildTuskApp } from '../../scenes/app';
 
+/** The app's root page: the scenes app with its Overview, Requests, Profiles and Probes tabs. */
 function App(_props: AppRootProps) {
-  return (
-    <Routes>
-      <Route path="*" element={<Overview />} />
-    </Routes>
-  );
+  const app = useSceneApp(buildTuskApp);
+  return <app.Component model={app} />;
 }
 
 export default App;

@@ -1,0 +1,41 @@
+import React from 'react';
+import { act, fireEvent, render, screen } from '@testing-library/react';
+import type { DeepMode } from '../../fleet/types';
+import { DeepModeList, formatAttached } from './DeepModeList';
+
+const NOW = Date.parse('2026-11-26T10:00:00Z');
+const MODE: DeepMode = {
+  id: 'dm-1',
+  pool: 'www',
+  threshold: '1ms',
+  maxDepth: 64,
+  expiresAt: '2026-11-26T10:09:12Z',
+  attachedPids: [101, 102],
+};
+
+it('lists deep modes with their countdown and attached processes', () => {
+  render(<DeepModeList modes={[MODE]} nowMs={NOW} onDisable={jest.fn()} />);
+  expect(screen.getByText('pool www')).toBeInTheDocument();
+  expect(screen.getByText('9m 12s left')).toBeInTheDocument();
+  expect(screen.getByText('PIDs 101, 102')).toBeInTheDocument();
+});
+
+it('turns one off after confirming', async () => {
+  const onDisable = jest.fn().mockResolvedValue(undefined);
+  render(<DeepModeList modes={[MODE]} nowMs={NOW} onDisable={onDisable} />);
+  fireEvent.click(screen.getByRole('button', { name: /turn off/i }));
+  expect(screen.getByText('Turn deep mode off?')).toBeInTheDocument();
+  expect(onDisable).not.toHaveBeenCalled();
+  await act(async () => fireEvent.click(screen.getAllByRole('button', { name: 'Turn off' }).pop()!));
+  expect(onDisable).toHaveBeenCalledWith(MODE);
+});
+
+it('says when none is on', () => {
+  render(<DeepModeList modes={[]} nowMs={NOW} onDisable={jest.fn()} />);
+  expect(screen.getByText(/No deep mode is on/)).toBeInTheDocument();
+});
+
+it('formats attached processes', () => {
+  expect(formatAttached(null)).toBe('no process yet');
+  expect(formatAttached([7])).toBe('PID 7');
+});
