@@ -5,20 +5,45 @@
 # their traces. Everything keeps running afterwards; `demo.sh stop` ends it.
 #   TUSK_DEMO_DIR   (default /tmp/tusk-demo)
 #   TUSK_DEMO_PORT  WordPress port (default 8080); the agent API is on 7070.
+#   TUSK_DEMO_UI_PORT  the plugin's pages outside Grafana (default 3000; needs Node.js/npm)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dir=${TUSK_DEMO_DIR:-/tmp/tusk-demo}
 port=${TUSK_DEMO_PORT:-8080}
 api=127.0.0.1:${TUSK_DEMO_API_PORT:-7070}
+ui=127.0.0.1:${TUSK_DEMO_UI_PORT:-3000}
 export TUSK_AGENT_URL=http://$api TUSK_TOKEN_FILE=$dir/token
 
 stop() {
-  if [ -f "$dir/agent.pid" ] && kill -0 "$(cat "$dir/agent.pid")" 2>/dev/null; then
-    kill "$(cat "$dir/agent.pid")"
-    while kill -0 "$(cat "$dir/agent.pid")" 2>/dev/null; do sleep 0.1; done
-  fi
-  rm -f "$dir/agent.pid"
+  local pidfile
+  for pidfile in "$dir/shim.pid" "$dir/agent.pid"; do
+    if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
+      kill "$(cat "$pidfile")"
+      while kill -0 "$(cat "$pidfile")" 2>/dev/null; do sleep 0.1; done
+    fi
+    rm -f "$pidfile"
+  done
   if [ -x bin/tusk-stack ]; then bin/tusk-stack down --dir "$dir/stack" >/dev/null; fi
+}
+
+# The plugin's pages outside Grafana: the real gpx_php behind a small
+# imitation of Grafana's API (tests/grafanashim) serving the browser
+# harness (tests/browser). Build output in $dir/ui-build.log.
+start_ui() {
+  command -v npm >/dev/null || { echo "Node.js/npm is missing"; return 1; }
+  [ -d node_modules ] || npm ci --no-audit --no-fund --loglevel=error || return 1
+  npm run --silent build:harness || return 1
+  go build -o bin/grafana-shim ./tests/grafanashim/cmd/grafana-shim || return 1
+  # It builds gpx_php with mage, then listens.
+  nohup bin/grafana-shim --listen "$ui" --agent-url "http://$api" --token-file "$dir/token" \
+    --static tests/browser/dist >"$dir/ui.log" 2>&1 &
+  echo $! >"$dir/shim.pid"
+  for _ in $(seq 600); do
+    curl -sf -o /dev/null "http://$ui/harness/boot.json" && return 0
+    kill -0 "$(cat "$dir/shim.pid")" 2>/dev/null || { cat "$dir/ui.log"; return 1; }
+    sleep 0.5
+  done
+  return 1
 }
 
 if [ "${1:-}" = stop ]; then
@@ -78,10 +103,18 @@ echo "==> tusk-agent profile: where 20 front-page requests spent PHP CPU time (s
 for _ in $(seq 20); do curl -s -o /dev/null "http://127.0.0.1:$port/"; done
 sleep 1 # the last requests reach the profile once they end
 bin/tusk-agent profile --from 2m --pool wordpress --top 10 || true
+echo
+echo "==> Tusk UI on http://$ui (gpx_php behind tests/grafanashim; build log: $dir/ui-build.log)"
+ui_line="Tusk UI: not started (see $dir/ui-build.log)"
+if start_ui >"$dir/ui-build.log" 2>&1; then
+  ui_line="Tusk UI (Grafana pages, outside Grafana): http://$ui/a/tusk-php-app/overview"
+fi
 
 cat <<MSG
 
-Tusk is tracing WordPress (php-fpm master $master). Try:
+Tusk is tracing WordPress (php-fpm master $master).
+$ui_line
+Try:
   TOKEN=\$(cat $dir/token)
   curl -H "Authorization: Bearer \$TOKEN" "http://$api/api/v1/traces?limit=5&order=slowest"
   curl -H "Authorization: Bearer \$TOKEN" "http://$api/api/v1/traces/$id"

@@ -3,7 +3,8 @@
 #   runtime  php-fpm 8.2 (built with DTrace), nginx, MariaDB, WordPress — the demo stack
 #   test     + bpftool, binutils, wrk, clang/libbpf (BPF regeneration check), php8.2-dev (offsets),
 #              debootstrap (PHP 7.4/8.4 chroots, tests/chroots), redis-server, memcached and PHP's
-#              curl, redis and memcached extensions (the fixture's io/ pages: SQL/HTTP/cache spans)
+#              curl, redis and memcached extensions (the fixture's io/ pages: SQL/HTTP/cache spans),
+#              chromium and fonts (the plugin's pages in a real browser: tests/integration/ui_test.go)
 #   node     + the npm packages of the Grafana plugin (npm ci)
 # Usage: install-deps.sh [runtime|test|all]   (default: all)
 set -euo pipefail
@@ -13,7 +14,7 @@ what=${1:-all}
 runtime_pkgs=(php8.2-fpm php8.2-cli php8.2-mysql nginx mariadb-server mariadb-client wordpress
   wordpress-theme-twentytwentythree curl ca-certificates python3)
 test_pkgs=(bpftool binutils wrk clang llvm libbpf-dev linux-libc-dev php8.2-dev util-linux debootstrap
-  php8.2-curl php-redis php-memcached redis-server memcached)
+  php8.2-curl php-redis php-memcached redis-server memcached chromium fonts-dejavu-core fonts-liberation)
 
 pkgs=("${runtime_pkgs[@]}")
 if [ "$what" != runtime ]; then pkgs+=("${test_pkgs[@]}"); fi

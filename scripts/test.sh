@@ -36,23 +36,26 @@ step go-unit go test -count=1 -v ./...
 # chroots (minutes the first time, instant after). A failed build fails here.
 step chroot-bullseye tests/chroots/build.sh bullseye
 step chroot-trixie tests/chroots/build.sh trixie
-step go-integration go test -count=1 -v -p 1 -timeout 30m -tags integration ./pkg/probes/ ./pkg/phpfuncs/ ./tests/...
+# The browser harness (tests/browser) for TestGrafanaUIInChromium, built
+# here rather than inside the test's timeout; the test builds it itself
+# unless told this build passed.
+step web-harness npm run --silent build:harness
+harness_built=0
+[[ " ${failed_steps[*]} " == *" web-harness "* ]] || harness_built=1
+step go-integration env TUSK_UI_HARNESS_BUILT=$harness_built go test -count=1 -v -p 1 -timeout 30m -tags integration ./pkg/probes/ ./pkg/phpfuncs/ ./tests/...
 step web-typecheck npm run --silent typecheck
 step web-lint npm run --silent lint
 step web-jest npm run --silent test:ci
 step web-build npm run --silent build
 step mage go tool mage -v
-# What Grafana loads from dist/: both plugins and the backend for the Linux
-# platforms Grafana runs on.
-dist_complete() {
-  local missing=0 f
-  for f in plugin.json module.js datasource/plugin.json datasource/module.js gpx_php_linux_amd64 gpx_php_linux_arm64; do
-    [ -s "dist/$f" ] || { echo "dist/$f is missing"; missing=1; }
-  done
-  grep -q '"executable": "../gpx_php"' dist/datasource/plugin.json || { echo "dist/datasource/plugin.json does not name ../gpx_php"; missing=1; }
-  [ $missing = 0 ] && echo "dist/ holds both plugins and their backend"
-}
-step dist dist_complete
+# What Grafana loads from dist/ (scripts/check-dist.mjs): every plugin.json
+# valid against scripts/plugin-json.schema.json with its placeholders
+# replaced, a module.js and logos beside it, every src/**/plugin.json built
+# (app, datasource, panel), the app's includes naming its nested plugins, and
+# the backend for the Linux platforms Grafana runs on: the app and the data
+# source both run gpx_php_linux_amd64/arm64 (the data source as ../gpx_php).
+step dist-check-test node --test --test-reporter=tap scripts/check-dist.test.mjs
+step dist node scripts/check-dist.mjs --backend .=gpx_php --backend datasource=../gpx_php
 
 # Count what ran.
 pass=$(cat "$logs"/go-*.log | grep -cE '^\s*--- PASS')
@@ -61,6 +64,8 @@ skip=$(cat "$logs"/go-*.log | grep -cE '^\s*--- SKIP')
 jest=$(grep -E '^Tests:' "$logs/web-jest.log" | tail -1)
 jp=$(echo "$jest" | grep -oE '[0-9]+ passed' | grep -oE '[0-9]+'); jf=$(echo "$jest" | grep -oE '[0-9]+ failed' | grep -oE '[0-9]+')
 pass=$((pass + ${jp:-0})); fail=$((fail + ${jf:-0}))
+np=$(grep -E '^# pass [0-9]+' "$logs/dist-check-test.log" | grep -oE '[0-9]+'); nf=$(grep -E '^# fail [0-9]+' "$logs/dist-check-test.log" | grep -oE '[0-9]+')
+pass=$((pass + ${np:-0})); fail=$((fail + ${nf:-0}))
 if [ ${#failed_steps[@]} -gt 0 ]; then
   echo "failed steps: ${failed_steps[*]}"
   [ "$fail" -gt 0 ] || fail=${#failed_steps[@]}
