@@ -21,10 +21,21 @@ func (c *capturedResponse) Send(r *backend.CallResourceResponse) error {
 	return nil
 }
 
+// editor is the Grafana user of the resource calls in these tests.
+var editor = &backend.User{Login: "ed", Role: "Editor"}
+
 func callApp(t *testing.T, h backend.CallResourceHandler, method, path, body string) (int, string) {
 	t.Helper()
+	return callAppAs(t, h, editor, method, path, body)
+}
+
+func callAppAs(t *testing.T, h backend.CallResourceHandler, user *backend.User, method, path, body string) (int, string) {
+	t.Helper()
 	var c capturedResponse
-	err := h.CallResource(context.Background(), &backend.CallResourceRequest{Method: method, Path: path, URL: path, Body: []byte(body)}, &c)
+	err := h.CallResource(context.Background(), &backend.CallResourceRequest{
+		PluginContext: backend.PluginContext{User: user},
+		Method:        method, Path: path, URL: path, Body: []byte(body),
+	}, &c)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,6 +84,36 @@ func TestAppResourcesNeverLeakTokens(t *testing.T) {
 	res, _ := app.CheckHealth(context.Background(), &backend.CheckHealthRequest{})
 	if res.Status != backend.HealthStatusError || !strings.Contains(res.Message, "1 of 3 agents answered") {
 		t.Errorf("app health: %s %q", res.Status, res.Message)
+	}
+}
+
+// TestOnlyEditorsChangeProbes: deep mode costs the PHP application CPU, so
+// a Viewer (or a call that names no Grafana user) may look but not change.
+func TestOnlyEditorsChangeProbes(t *testing.T) {
+	agent := startRecordedAgent(t, "tok")
+	jsonData, secure := settingsFor(agentSettings{"web-1", agent.URL, "tok"})
+	inst, err := NewApp(context.Background(), backend.AppInstanceSettings{JSONData: jsonData, DecryptedSecureJSONData: secure})
+	if err != nil {
+		t.Fatal(err)
+	}
+	viewer := &backend.User{Login: "vi", Role: "Viewer"}
+	for _, c := range []struct {
+		user         *backend.User
+		method, path string
+		status       int
+		want         string
+	}{
+		{viewer, "POST", "agents/web-1/probes/deep", 403, `needs the Editor or Admin role in Grafana (vi is a Viewer)`},
+		{viewer, "DELETE", "agents/web-1/probes/deep/abc", 403, `Editor or Admin`},
+		{nil, "POST", "agents/web-1/probes/deep", 403, `(no user)`},
+		{viewer, "GET", "agents/web-1/status", 200, `"binaries":[`},
+		// An empty body (which the SDK passes as none) is a bad request, not a crash.
+		{&backend.User{Login: "ad", Role: "Admin"}, "POST", "agents/web-1/probes/deep", 400, `deep mode request: EOF`},
+	} {
+		status, body := callAppAs(t, inst.(*App), c.user, c.method, c.path, "")
+		if status != c.status || !strings.Contains(body, c.want) {
+			t.Errorf("%v %s %s: %d %s, want %d and %q", c.user, c.method, c.path, status, body, c.status, c.want)
+		}
 	}
 }
 

@@ -1,6 +1,7 @@
 package plugin
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -35,8 +36,8 @@ func newResources(f *fleet.Fleet, withProbeControl bool) backend.CallResourceHan
 	if withProbeControl {
 		mux.HandleFunc("GET /agents/{name}/status", r.agentStatus)
 		mux.HandleFunc("GET /agents/{name}/probes/deep", r.listDeepModes)
-		mux.HandleFunc("POST /agents/{name}/probes/deep", r.enableDeepMode)
-		mux.HandleFunc("DELETE /agents/{name}/probes/deep/{id}", r.disableDeepMode)
+		mux.HandleFunc("POST /agents/{name}/probes/deep", editorsOnly(r.enableDeepMode))
+		mux.HandleFunc("DELETE /agents/{name}/probes/deep/{id}", editorsOnly(r.disableDeepMode))
 	}
 	return httpadapter.New(mux)
 }
@@ -158,7 +159,11 @@ const maxBody = 64 << 10
 // agentapi.DeepModeRequest → 201 and the grant.
 func (r *resources) enableDeepMode(w http.ResponseWriter, req *http.Request) {
 	var dm agentapi.DeepModeRequest
-	dec := json.NewDecoder(http.MaxBytesReader(w, req.Body, maxBody))
+	body := req.Body
+	if body == nil { // the SDK's adapter makes an empty body a nil one
+		body = http.NoBody
+	}
+	dec := json.NewDecoder(http.MaxBytesReader(w, body, maxBody))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&dm); err != nil {
 		writeError(w, http.StatusBadRequest, fmt.Sprintf("deep mode request: %v", err))
@@ -175,6 +180,25 @@ func (r *resources) disableDeepMode(w http.ResponseWriter, req *http.Request) {
 	r.proxy(w, req, http.StatusNoContent, func(ctx context.Context, a *fleet.Agent) (any, error) {
 		return nil, a.Client.DisableDeepMode(ctx, id)
 	})
+}
+
+// editorsOnly lets a Grafana Editor or Admin through: deep mode costs the
+// PHP application CPU, which a Viewer must not be able to spend. Grafana
+// names the signed-in user in every resource call; a call without one did
+// not come through Grafana and is refused too.
+func editorsOnly(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, req *http.Request) {
+		user := backend.PluginConfigFromContext(req.Context()).User
+		if user == nil || (user.Role != "Editor" && user.Role != "Admin") {
+			role := "no user"
+			if user != nil {
+				role = fmt.Sprintf("%s is a %s", user.Login, cmp.Or(user.Role, "user without a role"))
+			}
+			writeError(w, http.StatusForbidden, "changing probes needs the Editor or Admin role in Grafana ("+role+")")
+			return
+		}
+		next(w, req)
+	}
 }
 
 // agent finds the agent named in the path, or answers 404.

@@ -77,7 +77,8 @@ func TestPluginBackendOverGrafanaProtocol(t *testing.T) {
 		return b, secure
 	}
 	webJSON, webSecure := settings([3]string{"web-1", a.url, a.token})
-	appCtx := backend.PluginContext{PluginID: "tusk-php-app",
+	// Grafana names the signed-in user in every call; changing probes needs an Editor.
+	appCtx := backend.PluginContext{PluginID: "tusk-php-app", User: &backend.User{Login: "ed", Role: "Editor"},
 		AppInstanceSettings: &backend.AppInstanceSettings{JSONData: webJSON, DecryptedSecureJSONData: webSecure}}
 	dsCtx := backend.PluginContext{PluginID: "tusk-php-datasource",
 		DataSourceInstanceSettings: &backend.DataSourceInstanceSettings{ID: 1, UID: "tusk", Name: "Tusk", JSONData: webJSON, DecryptedSecureJSONData: webSecure}}
