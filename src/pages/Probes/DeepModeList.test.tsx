@@ -1,4 +1,6 @@
 import React from 'react';
+import { OrgRole } from '@grafana/data';
+import { config } from '@grafana/runtime';
 import { act, fireEvent, render, screen } from '@testing-library/react';
 import type { DeepMode } from '../../fleet/types';
 import { DeepModeList, formatAttached } from './DeepModeList';
@@ -18,6 +20,19 @@ it('lists deep modes with their countdown and attached processes', () => {
   expect(screen.getByText('pool www')).toBeInTheDocument();
   expect(screen.getByText('9m 12s left')).toBeInTheDocument();
   expect(screen.getByText('PIDs 101, 102')).toBeInTheDocument();
+});
+
+beforeEach(() => {
+  config.bootData.user.orgRole = OrgRole.Editor;
+});
+
+it('does not let a Viewer turn one off', () => {
+  config.bootData.user.orgRole = OrgRole.Viewer;
+  render(<DeepModeList modes={[MODE]} nowMs={NOW} onDisable={jest.fn()} />);
+  const button = screen.getByRole('button', { name: /turn off/i });
+  expect(button).toHaveAttribute('aria-disabled', 'true'); // Grafana's Button keeps it focusable for its tooltip
+  fireEvent.click(button);
+  expect(screen.queryByText('Turn deep mode off?')).not.toBeInTheDocument();
 });
 
 it('turns one off after confirming', async () => {

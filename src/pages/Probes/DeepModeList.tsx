@@ -1,5 +1,6 @@
 import React, { useState } from 'react';
 import { Button, ConfirmModal, InteractiveTable, Text, type Column } from '@grafana/ui';
+import { canChangeProbes, CHANGE_PROBES_ROLE_HINT } from '../../fleet/permissions';
 import { deepModeTarget, formatCountdown } from '../../fleet/format';
 import type { DeepMode } from '../../fleet/types';
 
@@ -39,6 +40,8 @@ const COLUMNS: Array<Column<Row>> = [
         variant="destructive"
         fill="outline"
         icon="power"
+        disabled={!canChangeProbes()}
+        tooltip={canChangeProbes() ? undefined : CHANGE_PROBES_ROLE_HINT}
         onClick={() => row.original.onAskDisable(row.original.mode)}
       >
         Turn off

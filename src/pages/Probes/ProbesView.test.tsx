@@ -1,5 +1,7 @@
 import React from 'react';
 import { of, throwError } from 'rxjs';
+import { OrgRole } from '@grafana/data';
+import { config } from '@grafana/runtime';
 import { act, fireEvent, render, screen } from '@testing-library/react';
 import { goldenFleet, goldenStatus } from '../../testing/golden';
 import type { FleetResponse } from '../../fleet/types';
@@ -35,7 +37,17 @@ async function enableOnFirstPool() {
   await act(async () => fireEvent.click(confirm));
 }
 
-beforeEach(() => fetchMock.mockReset());
+beforeEach(() => {
+  fetchMock.mockReset();
+  config.bootData.user.orgRole = OrgRole.Editor;
+});
+
+it('offers a Viewer no deep mode controls, and says who may', () => {
+  config.bootData.user.orgRole = OrgRole.Viewer;
+  renderView(deepFleet());
+  expect(screen.queryByRole('button', { name: /enable deep mode…/i })).not.toBeInTheDocument();
+  expect(screen.getByText(/needs the Editor or Admin role/)).toBeInTheDocument();
+});
 
 it('shows what the recorded agent attached and why deep mode is unavailable', () => {
   renderView(goldenFleet());

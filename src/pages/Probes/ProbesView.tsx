@@ -4,6 +4,7 @@ import { AgentUnreachable, FleetLoadError, FleetLoading, NoAgentsConfigured } fr
 import { agentSummary, countProbes, formatProbeCounts, modeLabel, phpLabel } from '../../fleet/format';
 import type { AgentState, AgentStatus, PhpBinary, Probe } from '../../fleet/types';
 import type { FleetLoad } from '../../fleet/useFleet';
+import { canChangeProbes, CHANGE_PROBES_ROLE_HINT } from '../../fleet/permissions';
 import { DeepModeForm } from './DeepModeForm';
 import { deepCapablePools } from './deepModeForm';
 import { DeepModeList } from './DeepModeList';
@@ -126,6 +127,9 @@ function EnableDeepModeButton({ status, onClick }: { status: AgentStatus; onClic
         why it cannot.
       </Alert>
     );
+  }
+  if (!canChangeProbes()) {
+    return <Text color="secondary">{CHANGE_PROBES_ROLE_HINT}</Text>;
   }
   return (
     <div>
