@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"path"
 	"slices"
 	"sort"
 	"strconv"
@@ -103,9 +104,12 @@ type ioCall struct {
 }
 
 // resolveFrames names the walker's frames, innermost first. A frame whose
-// symbol event was lost is shown as such.
+// symbol event was lost is shown as such. Top-level code of a file is named
+// as the spans name it (functionName): "{main}" for the script, the
+// outermost such frame, and "include wp-load.php" for a file it included.
 func (ps *procState) resolveFrames(refs []events.FrameRef) []profile.Frame {
 	out := make([]profile.Frame, 0, len(refs))
+	script := -1
 	for _, r := range refs {
 		s := ps.symbols[symbolKey{r.Func, r.Name}]
 		if s == nil {
@@ -114,9 +118,13 @@ func (ps *procState) resolveFrames(refs []events.FrameRef) []profile.Frame {
 		}
 		f := profile.Frame{Function: s.Function, Class: s.Class, File: s.File, Line: int(r.Line)}
 		if f.Function == "" && s.User {
-			f.Function = "{main}" // top-level code of a file
+			f.Function = "include " + path.Base(f.File)
+			script = len(out)
 		}
 		out = append(out, f)
+	}
+	if script >= 0 {
+		out[script].Function = "{main}"
 	}
 	return out
 }

@@ -2,6 +2,7 @@ package assemble
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -192,5 +193,28 @@ func TestCacheCommandSpans(t *testing.T) {
 	if s.Name != "GET" || s.Attributes[trace.AttrDBSystem] != "redis" || s.Attributes[trace.AttrDBQueryText] != "GET user:42" ||
 		s.Status.Code == trace.StatusError {
 		t.Errorf("redis span %s %v %v", s.Name, s.Status, s.Attributes)
+	}
+}
+
+// TestSampledTopLevelCodeIsNamedLikeItsSpan: the script's own top-level code
+// is "{main}" and a file it included is "include <file>", as the function
+// spans name them, so a WordPress flame graph does not stack five "{main}".
+func TestSampledTopLevelCodeIsNamedLikeItsSpan(t *testing.T) {
+	ps := &procState{symbols: map[symbolKey]*events.Symbol{
+		{1, 1}: {Func: 1, Name: 1, User: true, File: "/srv/wp/index.php"},
+		{2, 2}: {Func: 2, Name: 2, User: true, File: "/srv/wp/wp-blog-header.php"},
+		{3, 3}: {Func: 3, Name: 3, User: true, File: "/srv/wp/wp-load.php"},
+		{4, 4}: {Func: 4, Name: 4, User: true, Function: "get_option", File: "/srv/wp/wp-includes/option.php"},
+		{5, 5}: {Func: 5, Name: 5, Function: "strlen"},
+	}}
+	// Innermost first, as the walker reports them.
+	frames := ps.resolveFrames([]events.FrameRef{{Func: 5, Name: 5}, {Func: 4, Name: 4}, {Func: 3, Name: 3}, {Func: 2, Name: 2}, {Func: 1, Name: 1}, {Func: 9, Name: 9}})
+	var got []string
+	for _, f := range frames {
+		got = append(got, f.Function)
+	}
+	want := []string{"strlen", "get_option", "include wp-load.php", "include wp-blog-header.php", "{main}", "[unknown]"}
+	if !slices.Equal(got, want) {
+		t.Errorf("frames %q, want %q", got, want)
 	}
 }

@@ -39,7 +39,8 @@ export function NodeDetails({ node, context, onCopy }: Props) {
     file = (
       <>
         <code className={styles.file} title={node.file}>
-          {node.file}
+          {/* Left-to-right inside the right-to-left box, or the path's leading "/" shows at its end. */}
+          <bdi>{node.file}</bdi>
         </code>
         <IconButton name="copy" size="sm" tooltip="Copy the file path" onClick={() => onCopy(node.file)} />
       </>

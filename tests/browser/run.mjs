@@ -94,6 +94,9 @@ async function runScenario(browser, scenario, opts, api) {
     note: (text) => notes.push(text),
     // A scenario that navigates away at its end saves the page at its telling moment itself.
     screenshot: async () => {
+      // Icons arrive as separate SVG requests after the content the scenario waited for; until
+      // then @grafana/ui draws a placeholder square.
+      await page.waitForLoadState('networkidle', { timeout: 5000 }).catch(() => {});
       await page.screenshot({ path: file, fullPage: true });
       shot = true;
     },

@@ -6,7 +6,7 @@ import { canvasInk, check, eventually, frameRows, WORDPRESS_SYMBOL } from '../li
 
 const APP = '/a/tusk-php-app';
 // The API checks below look at the last 6 hours; the pages get the same range.
-const RANGE = 'from=now-6h&to=now';
+const RANGE = 'from=now-1h&to=now'; // the app's default range
 
 async function fleet(api) {
   const rsp = await api.json(`/api/plugins/tusk-php-app/resources/fleet`);

@@ -31,7 +31,8 @@ const loaders: Record<string, Loader> = {
       }),
       coreMeta('timeseries', 'Time series')
     ),
-  table: async () => withMeta(new PanelPlugin(TablePanel), coreMeta('table', 'Table')),
+  // Standard options (unit, decimals, links, overrides) give fields their display processors, as the core panel's do.
+  table: async () => withMeta(new PanelPlugin(TablePanel).useFieldConfig(), coreMeta('table', 'Table')),
   traces: async () => withMeta(new PanelPlugin(TracesPanel), coreMeta('traces', 'Traces')),
 };
 

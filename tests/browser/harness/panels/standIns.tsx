@@ -23,10 +23,32 @@ function NoData() {
   return <div style={{ padding: 8 }}>No data</div>;
 }
 
+const CORE_TIMESERIES_DEFAULTS = {
+  drawStyle: 'line',
+  lineInterpolation: 'linear',
+  lineWidth: 1,
+  fillOpacity: 0,
+  showPoints: 'auto',
+  pointSize: 5,
+  spanNulls: false,
+  axisPlacement: 'auto',
+};
+
 /** `timeseries`: @grafana/ui's TimeSeries, the graph the core time series panel is built on. */
 export function TimeSeriesPanel({ data, width, height, timeRange, timeZone }: PanelProps) {
   const frames = useMemo(
-    () => data.series.filter((f) => f.fields.some((x) => x.type === FieldType.time) && f.length > 0),
+    () =>
+      data.series
+        .filter((f) => f.fields.some((x) => x.type === FieldType.time) && f.length > 0)
+        .map((f) => ({
+          ...f,
+          // The core panel's field defaults (its plugin registers them as custom options): a lone
+          // point between nulls is drawn as a dot, as Grafana does when showPoints is auto.
+          fields: f.fields.map((x) => ({
+            ...x,
+            config: { ...x.config, custom: { ...CORE_TIMESERIES_DEFAULTS, ...x.config.custom } },
+          })),
+        })),
     [data.series]
   );
   return (
