@@ -1,4 +1,4 @@
-import { goDurationError, parseGoDuration } from './goDuration';
+import { goDurationError, parseGoDuration } from '../shared/goDuration';
 import { normalizeTraceId } from './traceId';
 import type { TuskQuery, TuskQueryType } from './types';
 

@@ -10,4 +10,5 @@ export function canChangeProbes(): boolean {
   return role === OrgRole.Editor || role === OrgRole.Admin;
 }
 
-export const CHANGE_PROBES_ROLE_HINT = 'Turning deep mode on or off needs the Editor or Admin role in this organisation.';
+export const CHANGE_PROBES_ROLE_HINT =
+  'Turning deep mode on or off needs the Editor or Admin role in this organisation.';

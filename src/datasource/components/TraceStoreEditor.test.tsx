@@ -37,7 +37,11 @@ describe('TraceStoreEditor', () => {
   });
 
   it('stores the bearer token under traceStore.token and resets a saved one', () => {
-    const saved = { ...empty, jsonData: { traceSource: 'jaeger' as const }, secureJsonFields: { 'traceStore.token': true } };
+    const saved = {
+      ...empty,
+      jsonData: { traceSource: 'jaeger' as const },
+      secureJsonFields: { 'traceStore.token': true },
+    };
     const onChange = renderEditor(saved);
     expect(screen.queryByLabelText(/^Tenant/)).not.toBeInTheDocument();
     fireEvent.click(screen.getAllByRole('button', { name: 'Reset' })[0]);

@@ -84,7 +84,11 @@ export function TraceStoreEditor({ value, onChange }: Props) {
               />
             </Field>
           )}
-          <Field label="Bearer token" htmlFor="trace-store-token" description="Sent as Authorization: Bearer, if the store needs one">
+          <Field
+            label="Bearer token"
+            htmlFor="trace-store-token"
+            description="Sent as Authorization: Bearer, if the store needs one"
+          >
             <SecretInput id="trace-store-token" width={32} {...secretProps(TOKEN_KEY)} />
           </Field>
           <Stack gap={2}>

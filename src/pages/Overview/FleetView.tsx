@@ -1,18 +1,11 @@
 import React, { useMemo } from 'react';
-import { Badge, Box, Icon, InteractiveTable, Stack, Text, Tooltip, type Column } from '@grafana/ui';
+import { Box, Icon, InteractiveTable, Stack, Text, Tooltip, type Column } from '@grafana/ui';
 import { AgentUnreachable, FleetLoadError, FleetLoading, NoAgentsConfigured } from '../../fleet/FleetStates';
-import {
-  agentSummary,
-  formatLost,
-  formatOverhead,
-  formatRate,
-  modeLabel,
-  OVERHEAD_EXPLANATION,
-  phpLabel,
-} from '../../fleet/format';
+import { formatLost, formatOverhead, formatRate, modeLabel, OVERHEAD_EXPLANATION, phpLabel } from '../../fleet/format';
 import { poolRows, type PoolRow } from '../../fleet/poolRows';
 import type { AgentState, AgentStatus } from '../../fleet/types';
 import type { FleetLoad } from '../../fleet/useFleet';
+import { AgentHeading } from '../../fleet/AgentHeading';
 
 export interface FleetViewProps {
   load: FleetLoad;
@@ -43,19 +36,7 @@ export function AgentCard({ agent, nowMs }: { agent: AgentState; nowMs: number }
   return (
     <Box borderStyle="solid" borderColor="weak" borderRadius="default" padding={2}>
       <Stack direction="column" gap={1.5}>
-        <Stack alignItems="center" gap={1} wrap="wrap">
-          <Text element="h3" variant="h5">
-            {agent.name}
-          </Text>
-          {agent.ok ? (
-            <Badge color="green" text="answering" icon="check" />
-          ) : (
-            <Badge color="red" text="down" icon="times" />
-          )}
-          <Text color="secondary" variant="bodySmall">
-            {agentSummary(agent, nowMs)}
-          </Text>
-        </Stack>
+        <AgentHeading agent={agent} nowMs={nowMs} />
         {agent.ok && agent.status ? (
           <AgentDetails status={agent.status} />
         ) : (

@@ -1,7 +1,7 @@
 import React, { useEffect, useState } from 'react';
-import { Alert, Badge, Box, Button, Stack, Text } from '@grafana/ui';
+import { Alert, Box, Button, Stack, Text } from '@grafana/ui';
 import { AgentUnreachable, FleetLoadError, FleetLoading, NoAgentsConfigured } from '../../fleet/FleetStates';
-import { agentSummary, countProbes, formatProbeCounts, modeLabel, phpLabel } from '../../fleet/format';
+import { countProbes, formatProbeCounts, modeLabel, phpLabel } from '../../fleet/format';
 import type { AgentState, AgentStatus, PhpBinary, Probe } from '../../fleet/types';
 import type { FleetLoad } from '../../fleet/useFleet';
 import { canChangeProbes, CHANGE_PROBES_ROLE_HINT } from '../../fleet/permissions';
@@ -9,6 +9,7 @@ import { DeepModeForm } from './DeepModeForm';
 import { deepCapablePools } from './deepModeForm';
 import { DeepModeList } from './DeepModeList';
 import { useDeepModeActions } from './useDeepModeActions';
+import { AgentHeading } from '../../fleet/AgentHeading';
 
 export interface ProbesViewProps {
   load: FleetLoad;
@@ -69,19 +70,7 @@ export function AgentProbes({ agent, nowMs, reload }: AgentProbesProps) {
   return (
     <Box borderStyle="solid" borderColor="weak" borderRadius="default" padding={2}>
       <Stack direction="column" gap={1.5}>
-        <Stack alignItems="center" gap={1} wrap="wrap">
-          <Text element="h3" variant="h5">
-            {agent.name}
-          </Text>
-          {agent.ok ? (
-            <Badge color="green" text="answering" icon="check" />
-          ) : (
-            <Badge color="red" text="down" icon="times" />
-          )}
-          <Text color="secondary" variant="bodySmall">
-            {agentSummary(agent, nowMs)}
-          </Text>
-        </Stack>
+        <AgentHeading agent={agent} nowMs={nowMs} />
         {actions.feedback && (
           <Alert severity={actions.feedback.severity} title={actions.feedback.title} onRemove={actions.clearFeedback}>
             {actions.feedback.text}
