@@ -8,6 +8,7 @@ package plugingrpc
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -110,4 +111,14 @@ func Build(ctx context.Context, repoRoot string) (exePath string, err error) {
 		return "", fmt.Errorf("mage succeeded but %w\n%s", err, out)
 	}
 	return exePath, nil
+}
+
+// RepoRoot is the checkout this package was compiled from, found from this
+// source file's path, so tests run from any directory find dist/ and mage.
+func RepoRoot() (string, error) {
+	_, file, _, ok := runtime.Caller(0)
+	if !ok {
+		return "", errors.New("no caller information to find the repository root")
+	}
+	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", "..")), nil
 }
