@@ -51,21 +51,25 @@ static __always_inline void read_zstr(char *dst, __u32 size, __u64 zs, const str
 		bpf_probe_read_user_str(dst, size, (void *)(zs + ex->str_val));
 }
 
-/* send_symbol emits the names of func unless this process already got them.
- * The pair is remembered only once the event is in the ring buffer, so a
- * dropped symbol is sent again next time. */
+/* TOPLEVEL_FUNC stands for the function of a frame running a file's
+ * top-level code in a frame_ref and symbol_key: no zend_function lives at 1. */
+#define TOPLEVEL_FUNC 1
+
+/* send_symbol emits the names of func, known as (key_func, key_name), unless
+ * this process already got them. The pair is remembered only once the event
+ * is in the ring buffer, so a dropped symbol is sent again next time. */
 static __always_inline void send_symbol(struct thread_state *ts, const struct php_executor *ex, __u64 func,
-					__u64 name, __u8 type)
+					__u64 key_func, __u64 key_name, __u64 name, __u8 type)
 {
-	struct symbol_key key = { .func = func, .name = name, .pid = bpf_get_current_pid_tgid() >> 32 };
+	struct symbol_key key = { .func = key_func, .name = key_name, .pid = bpf_get_current_pid_tgid() >> 32 };
 	if (bpf_map_lookup_elem(&symbols_sent, &key))
 		return;
 	struct symbol_event *e = reserve(ts, sizeof(*e));
 	if (!e)
 		return;
 	fill_header(&e->h, EVENT_SYMBOL, ts->request, bpf_ktime_get_ns());
-	e->func = func;
-	e->name = name;
+	e->func = key_func;
+	e->name = key_name;
 	e->type = type;
 	e->line_start = 0;
 	read_zstr(e->function, sizeof(e->function), name, ex);
@@ -123,10 +127,19 @@ static long walk_frame(__u32 i, void *data)
 	__u32 line = 0;
 	if (type == ZEND_USER_FUNCTION && opline)
 		bpf_probe_read_user(&line, sizeof(line), (void *)(opline + ex->op_lineno));
-	send_symbol(c->ts, ex, func, name, type);
+	__u64 key_func = func, key_name = name;
+	if (type == ZEND_USER_FUNCTION && !name) {
+		/* Top-level code of a file. Opcache copies a script's main
+		 * op_array into request memory at every include, so the next
+		 * request may have another file's there: such a frame is known
+		 * by its file name, which opcache keeps in shared memory. */
+		key_func = TOPLEVEL_FUNC;
+		key_name = read_ptr(func + ex->op_filename);
+	}
+	send_symbol(c->ts, ex, func, key_func, key_name, name, type);
 	struct frame_ref *f = &s->sample.frames[c->n & (TUSK_SAMPLE_FRAMES - 1)];
-	f->func = func;
-	f->name = name;
+	f->func = key_func;
+	f->name = key_name;
 	f->line = line;
 	f->_pad = 0;
 	c->n++;

@@ -25,7 +25,7 @@ func TestWordPressEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Stop() })
-	a := startAgent(t, s)
+	a := startAgent(t, s, "--profile-hz", "499")
 
 	if code, body := get(t, s, "/"); code != 200 || !strings.Contains(body, "</html>") {
 		t.Fatalf("GET /: %d", code)
@@ -94,4 +94,57 @@ func TestWordPressEndToEnd(t *testing.T) {
 		t.Errorf("deep trace marked incomplete: %v", deep.Root().Attributes)
 	}
 	t.Logf("deep WordPress trace: %d spans, %s", len(deep.Spans), deep.Duration())
+
+	checkIncludeNesting(t, a, s)
+}
+
+// checkIncludeNesting: in the pool's flame graph, the top-level code of each
+// file WordPress includes sits under the file that includes it, in every
+// sample. Opcache copies a script's main op_array into request memory at
+// each include, so a sampler that knew such frames by that address named
+// them after whichever file had last been there (wp-config.php found
+// directly under wp-blog-header.php, wp-load.php under wp-config.php).
+func checkIncludeNesting(t *testing.T, a *agentProc, s *stack.Stack) {
+	t.Helper()
+	for range 20 {
+		get(t, s, "/")
+	}
+	includer := map[string]string{
+		"include wp-blog-header.php": "{main}",
+		"include wp-load.php":        "include wp-blog-header.php",
+		"include wp-config.php":      "include wp-load.php",
+		"include wp-settings.php":    "include wp-config.php",
+	}
+	var fg *agentapi.Flamegraph
+	seen := 0
+	for deadline := time.Now().Add(20 * time.Second); seen < 3 && time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
+		var err error
+		fg, err = a.client.Flamegraph(context.Background(), agentapi.ProfileQuery{Pool: s.Pool, From: time.Now().Add(-10 * time.Minute)}, agentapi.MaxMaxNodes)
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen = 0
+		for _, n := range fg.Nodes {
+			if _, ok := includer[n.Label]; ok {
+				seen++
+			}
+		}
+	}
+	if seen < 3 {
+		t.Fatalf("the WordPress profile has %d include nodes of wp-blog-header/wp-load/wp-config/wp-settings", seen)
+	}
+	// Nodes are in depth-first order with their level: a node's parent is
+	// the last node one level up.
+	var path []string
+	for _, n := range fg.Nodes {
+		path = append(path[:n.Level], n.Label)
+		want, ok := includer[n.Label]
+		if !ok || n.Level == 0 {
+			continue
+		}
+		if parent := path[n.Level-1]; parent != want {
+			t.Errorf("%s (%s, %d samples) is under %q, want %q: %s", n.Label, n.File, n.Value, parent, want, strings.Join(path, " → "))
+		}
+	}
+	t.Logf("flame graph: %d nodes, %d samples, %d include nodes checked", len(fg.Nodes), fg.Total, seen)
 }
