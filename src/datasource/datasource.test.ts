@@ -7,6 +7,7 @@ const mockVariables: Record<string, string> = {
   $service: 'checkout',
   $pool: 'www',
   $trace: 'abc123',
+  $emptyTrace: '',
   $traceparent: `00-${ID}-00f067aa0ba902b7-01`,
 };
 
@@ -37,6 +38,11 @@ describe('DataSource', () => {
     expect(datasource.filterQuery({ refId: 'A', queryType: 'trace', traceId: '  ' })).toBe(false);
     expect(datasource.filterQuery({ refId: 'A', queryType: 'trace', traceId: 'abc' })).toBe(true);
     expect(datasource.filterQuery({ refId: 'A', queryType: 'search' })).toBe(true);
+  });
+
+  it('drops a trace query whose trace id variable is empty (a dashboard with no trace chosen yet)', () => {
+    expect(datasource.filterQuery({ refId: 'A', queryType: 'trace', traceId: '$emptyTrace' })).toBe(false);
+    expect(datasource.filterQuery({ refId: 'A', queryType: 'trace', traceId: '$traceparent' })).toBe(true);
   });
 
   it('accepts a trace id however it was pasted', () => {

@@ -32,8 +32,11 @@ export class DataSource extends DataSourceWithBackend<TuskQuery, TuskDataSourceO
    * A trace query without an id would only come back as an error. A query that resolveTraceId makes a trace
    * query (a search whose path is a pasted trace id, a link from Loki carrying `query`) counts as one with its id.
    */
+  // Grafana calls this before applyTemplateVariables, so "$traceId" of an empty dashboard variable must be
+  // replaced here to be seen as empty: a trace query without an id would only come back as an error.
   filterQuery(query: TuskQuery): boolean {
-    const resolved = resolveTraceId(query);
+    const traceId = query.traceId === undefined ? undefined : getTemplateSrv().replace(query.traceId);
+    const resolved = resolveTraceId({ ...query, traceId });
     return queryTypeOf(resolved) !== 'trace' || Boolean(resolved.traceId?.trim());
   }
 

@@ -85,6 +85,28 @@ export class Api {
   }
 }
 
+/** The app backend's fleet resource: its agents, and the pools and PHP binaries they see. */
+export async function fleet(api) {
+  const rsp = await api.json(`/api/plugins/tusk-php-app/resources/fleet`);
+  const agents = rsp?.agents ?? [];
+  check(agents.length > 0, 'the app backend lists no agents (GET resources/fleet)');
+  const pools = agents.flatMap((a) => (a.status?.binaries ?? []).flatMap((b) => (b.pools ?? []).map((p) => p.name)));
+  const binaries = agents.flatMap((a) => (a.status?.binaries ?? []).map((b) => b.path));
+  return { agents, pools: [...new Set(pools)], binaries: [...new Set(binaries)] };
+}
+
+/** The page's visible text, once it contains every one of `texts`. */
+export async function showsAll(page, texts, what) {
+  return eventually(
+    async () => {
+      const body = await page.locator('body').innerText();
+      const missing = texts.filter((t) => !body.includes(t));
+      return missing.length === 0 ? body : false;
+    },
+    `${what}: ${texts.join(', ')}`
+  );
+}
+
 /** A DataFrameJSON's rows as objects keyed by field name. */
 export function frameRows(frame) {
   if (!frame) {

@@ -13,10 +13,11 @@ import { chromium } from 'playwright-core';
 import { allowed } from './allowlist.mjs';
 import { Api, ScenarioError } from './lib.mjs';
 import { appScenarios } from './scenarios/app.mjs';
+import { dashboardPhpOverview } from './scenarios/dashboard.mjs';
 import { flamePanel } from './scenarios/flamePanel.mjs';
 import { queryEditorSearch, queryEditorTracePaste } from './scenarios/queryEditor.mjs';
 
-const SCENARIOS = [queryEditorSearch, queryEditorTracePaste, flamePanel, ...appScenarios];
+const SCENARIOS = [queryEditorSearch, queryEditorTracePaste, flamePanel, ...appScenarios, dashboardPhpOverview];
 const VIEWPORT = { width: 1440, height: 900 };
 const SCENARIO_TIMEOUT_MS = 120_000;
 

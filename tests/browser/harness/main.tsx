@@ -28,6 +28,7 @@ import type { HarnessBoot } from './bootData';
 import { createPluginPage } from './chrome/PluginPage';
 import { getPanelPluginFromCache, importPanelPlugin } from './panels/registry';
 import { AppConfigRoute, AppRootRoute } from './routes/AppRoutes';
+import { DashboardRoute } from './routes/DashboardRoute';
 import { HomeRoute } from './routes/HomeRoute';
 import { PanelRoute } from './routes/PanelRoute';
 import { QueryEditorRoute } from './routes/QueryEditorRoute';
@@ -70,6 +71,9 @@ export function mount(element: HTMLElement, boot: HarnessBoot) {
             <Route path="/plugins/tusk-php-app" element={<AppConfigRoute boot={boot} />} />
             <Route path="/harness/query-editor" element={<QueryEditorRoute />} />
             <Route path="/harness/panel" element={<PanelRoute />} />
+            <Route path="/harness/dashboard" element={<DashboardRoute />} />
+            {/* Grafana's dashboard URL, which the dashboards' own data links use. */}
+            <Route path="/d/:uid/:slug?" element={<DashboardRoute />} />
             <Route path="*" element={<HomeRoute boot={boot} />} />
           </Routes>
         </HistoryRouter>

@@ -1,3 +1,6 @@
+// import.meta.webpackContext (dashboard/dashboards.ts), as webpack declares it.
+/// <reference types="webpack/module" />
+
 // Webpack aliases of webpack.config.mjs.
 declare module 'tusk-harness-panel-module' {
   import type { PanelPlugin } from '@grafana/data';

@@ -2,32 +2,11 @@
 // configuration page. Each scenario reads what the page should show from the same HTTP API first (the
 // app backend's fleet resource, the data source's queries, the plugin settings) and checks the page
 // shows it.
-import { canvasInk, check, eventually, frameRows, WORDPRESS_SYMBOL } from '../lib.mjs';
+import { canvasInk, check, eventually, fleet, frameRows, showsAll, WORDPRESS_SYMBOL } from '../lib.mjs';
 
 const APP = '/a/tusk-php-app';
 // The API checks below look at the last 6 hours; the pages get the same range.
 const RANGE = 'from=now-1h&to=now'; // the app's default range
-
-async function fleet(api) {
-  const rsp = await api.json(`/api/plugins/tusk-php-app/resources/fleet`);
-  const agents = rsp?.agents ?? [];
-  check(agents.length > 0, 'the app backend lists no agents (GET resources/fleet)');
-  const pools = agents.flatMap((a) => (a.status?.binaries ?? []).flatMap((b) => (b.pools ?? []).map((p) => p.name)));
-  const binaries = agents.flatMap((a) => (a.status?.binaries ?? []).map((b) => b.path));
-  return { agents, pools: [...new Set(pools)], binaries: [...new Set(binaries)] };
-}
-
-/** The page's visible text, once it contains every one of `texts`. */
-async function showsAll(page, texts, what) {
-  return eventually(
-    async () => {
-      const body = await page.locator('body').innerText();
-      const missing = texts.filter((t) => !body.includes(t));
-      return missing.length === 0 ? body : false;
-    },
-    `${what}: ${texts.join(', ')}`
-  );
-}
 
 async function openTab(page, base, route, title) {
   await page.goto(`${base}${APP}/${route}?${RANGE}`);
@@ -76,8 +55,10 @@ export const appOverview = {
 export const appRequests = {
   name: 'app-requests',
   async run({ page, api, base, note, screenshot }) {
-    const recent = await api.searchRows({ limit: 20 });
-    check(recent.length > 0, 'a search over the last 6 hours found no requests');
+    // What the tab lists first: the slowest requests of its range (src/pages/Requests/requestFilters.ts).
+    const lastHour = { from: Date.now() - 3600_000, to: Date.now() };
+    const recent = frameRows((await api.query({ queryType: 'search', order: 'slowest', limit: 20 }, lastHour))[0]);
+    check(recent.length > 0, 'a search over the last hour found no requests');
     const ids = new Set(recent.map((r) => String(r.traceID)));
 
     await openTab(page, base, 'requests', 'Requests');
@@ -87,7 +68,7 @@ export const appRequests = {
       const texts = await table.getByRole('cell').allInnerTexts();
       const id = texts.map((t) => t.trim()).find((t) => ids.has(t));
       return id;
-    }, 'the Requests table to list a trace id of the last 6 hours');
+    }, 'the Requests table to list one of the slowest trace ids of the last hour');
     const row = recent.find((r) => String(r.traceID) === cell);
     const spans = frameRows((await api.query({ queryType: 'trace', traceId: cell }))[0]).length;
 

@@ -1,6 +1,7 @@
 import React from 'react';
 import { TextLink } from '@grafana/ui';
 import type { HarnessBoot } from '../bootData';
+import { DASHBOARDS } from '../dashboard/dashboards';
 
 /** Any other path: what this harness serves. */
 export function HomeRoute({ boot }: { boot: HarnessBoot }) {
@@ -9,6 +10,7 @@ export function HomeRoute({ boot }: { boot: HarnessBoot }) {
     ['/plugins/tusk-php-app', 'App configuration page'],
     ['/harness/query-editor', 'Data source query editor'],
     ['/harness/panel', 'Flame graph panel'],
+    ...[...DASHBOARDS.values()].map((d) => [`/harness/dashboard?uid=${d.uid}`, `Dashboard: ${d.title}`]),
   ];
   return (
     <div style={{ padding: 24 }} data-testid="harness-home">

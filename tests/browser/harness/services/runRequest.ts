@@ -22,6 +22,11 @@ export function runRequest(
   queryFunction?: typeof datasource.query
 ): Observable<PanelData> {
   let state: PanelData = { state: LoadingState.Loading, series: [], request, timeRange: request.range };
+  // As Grafana's callQueryMethod: the data source's filterQuery drops queries it would not run (before template
+  // variables are replaced, which happens in ds.query), unless the caller brings its own query function.
+  if (!queryFunction) {
+    request.targets = request.targets.filter((t) => datasource.filterQuery?.(t) ?? true);
+  }
   if (!request.targets.length) {
     request.endTime = Date.now();
     return of({ ...state, state: LoadingState.Done });

@@ -1,7 +1,9 @@
 // Grafana's TemplateSrv hands interpolation to scenes when a query or link carries the scene object
-// that runs it (scopedVars.__sceneObject); that is the case for everything the app pages run. Outside a
-// scene (the harness's editor and panel routes) there are no variables, but scoped variables such as
-// ${__value.raw} in data links still interpolate, through an empty scene.
+// that runs it (scopedVars.__sceneObject); that is the case for everything the app pages run. Without one it
+// interpolates in the open dashboard's scene (window.__grafanaSceneContext, which DashboardScene sets while
+// active; the harness's dashboard route does the same). Outside a scene (the harness's editor and panel routes)
+// there are no variables, but scoped variables such as ${__value.raw} in data links still interpolate, through
+// an empty scene.
 import type { ScopedVars, TypedVariableModel } from '@grafana/data';
 import type { TemplateSrv, VariableInterpolation } from '@grafana/runtime';
 import { EmbeddedScene, type SceneObject, SceneReactObject, sceneGraph } from '@grafana/scenes';
@@ -9,6 +11,13 @@ import { EmbeddedScene, type SceneObject, SceneReactObject, sceneGraph } from '@
 const TEMPLATE = /\$(\w+)|\$\{([^}]+)\}|\[\[([\s\S]+?)\]\]/;
 
 let emptyScene: SceneObject | undefined;
+
+declare global {
+  interface Window {
+    /** The open dashboard's scene, as Grafana's DashboardScene sets it while active. */
+    __grafanaSceneContext?: SceneObject;
+  }
+}
 
 export class HarnessTemplateSrv implements TemplateSrv {
   getVariables(): TypedVariableModel[] {
@@ -27,7 +36,8 @@ export class HarnessTemplateSrv implements TemplateSrv {
     // Scenes wraps the object (SafeSerializableSceneObject, or {value} for older Grafana versions):
     // valueOf() unwraps both.
     const fromScene = scopedVars?.__sceneObject?.value?.valueOf() as SceneObject | undefined;
-    const scene = fromScene ?? (emptyScene ??= new EmbeddedScene({ body: new SceneReactObject({}) }));
+    const dashboard = window.__grafanaSceneContext?.isActive ? window.__grafanaSceneContext : undefined;
+    const scene = fromScene ?? dashboard ?? (emptyScene ??= new EmbeddedScene({ body: new SceneReactObject({}) }));
     return sceneGraph.interpolate(
       scene,
       target,
