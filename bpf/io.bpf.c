@@ -50,7 +50,9 @@ static __always_inline void read_zval(__u64 addr, const struct php_executor *ex,
 	bpf_probe_read_user(&z->type, sizeof(z->type), (void *)(addr + ex->zval_type));
 }
 
-/* copy_zstr copies a zend_string into dst and returns its full length. */
+/* copy_zstr copies a zend_string into dst and returns its full length. The
+ * copy stops at size bytes whatever len says; len is only reported (Go
+ * compares it with what arrived to flag truncated text). */
 static __always_inline __u32 copy_zstr(char *dst, __u32 size, __u64 zs, const struct php_executor *ex)
 {
 	__u64 len = 0;
@@ -75,6 +77,7 @@ static __always_inline void read_php_call(struct io_event *e, const struct io_ho
 	read_zval(ed + ex->ex_this, ex, &z);
 	if (z.type == IS_OBJECT)
 		e->this_obj = z.value;
+	/* num_args is the frame's, any value: TUSK_IO_ARGS bounds the loop. */
 #pragma unroll
 	for (int i = 0; i < TUSK_IO_ARGS; i++) {
 		if (i >= e->num_args)

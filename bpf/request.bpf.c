@@ -25,6 +25,18 @@ struct {
 	__type(value, struct fcgi_param);
 } fcgi_params SEC(".maps");
 
+/* Processes the agent has named (pool, service). The first request of any
+ * other process wakes the agent at once instead of waiting for its next read:
+ * a worker that lives for a few requests (pm.max_requests) must be read from
+ * /proc before it exits, or its traces lose their pool. The agent deletes
+ * exited processes; LRU eviction covers those it misses. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, TUSK_MAX_THREADS);
+	__type(key, __u32);
+	__type(value, __u8);
+} known_procs SEC(".maps");
+
 /* Referenced so their BTF is emitted and bpf2go generates the Go types the
  * ring buffer reader decodes. */
 const struct request_start_event *unused_request_start_event __attribute__((unused));
@@ -34,6 +46,8 @@ const struct exception_event *unused_exception_event __attribute__((unused));
 const struct php_error_event *unused_php_error_event __attribute__((unused));
 
 
+/* read_user_str_at copies a C string: at most size bytes, NUL included,
+ * whatever the process's memory holds (the callers pass sizeof(dst)). */
 static __always_inline void read_user_str_at(char *dst, __u32 size, __u64 ptr)
 {
 	dst[0] = 0;
@@ -60,7 +74,8 @@ static __always_inline int name_equals(const char *a, const char *b, __u32 len)
 }
 
 /* fcgi_lookup follows one bucket chain of the fcgi_request's env hash
- * (FCGI_HASH_FUNC collisions are rare: a handful of links at most). */
+ * (FCGI_HASH_FUNC collisions are rare: a handful of links at most). A forged
+ * or cyclic chain ends after TUSK_FCGI_CHAIN links. */
 static __always_inline void fcgi_lookup(__u64 env, const struct php_binary *bin, const struct fcgi_param *want,
 					char *dst)
 {
@@ -140,7 +155,11 @@ static __always_inline void begin_request(struct pt_regs *ctx, struct usdt_site 
 	read_user_str_at(e->query, sizeof(e->query), query);
 	read_fcgi_params(e, sg, bin);
 
-	submit(e);
+	__u32 pid = e->h.pid;
+	if (bpf_map_lookup_elem(&known_procs, &pid))
+		submit(e);
+	else
+		bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);
 }
 
 /* php:request__startup(file, uri, method), PHP built with DTrace. */

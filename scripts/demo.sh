@@ -56,7 +56,7 @@ fi
 scripts/install-deps.sh runtime
 echo "==> building tusk-agent and tusk-stack"
 mkdir -p bin "$dir"
-go build -o bin/tusk-agent ./pkg/cmd/tusk-agent
+CGO_ENABLED=0 go build -o bin/tusk-agent ./pkg/cmd/tusk-agent
 go build -o bin/tusk-stack ./tests/stack/cmd/tusk-stack
 stop
 rm -f "$dir"/traces.db* # each demo starts with an empty store

@@ -93,6 +93,8 @@ func run() {
 	agentBin := filepath.Join(work, "tusk-agent")
 	build := exec.Command("go", "build", "-o", agentBin, "./pkg/cmd/tusk-agent")
 	build.Stderr = os.Stderr
+	// Without cgo, as released: the agent drops its capabilities on every thread only then.
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	check(build.Run())
 
 	s, err := stack.StartFixture(ctx, filepath.Join(work, "stack"), stack.StackOptions{FPMEnv: []string{"USE_ZEND_DTRACE=1"}, Workers: *workers})

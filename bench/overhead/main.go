@@ -103,6 +103,8 @@ func buildAgent(work string) string {
 	agentBin := filepath.Join(work, "tusk-agent")
 	build := exec.Command("go", "build", "-o", agentBin, "./pkg/cmd/tusk-agent")
 	build.Stderr = os.Stderr
+	// Without cgo, as released: the agent drops its capabilities on every thread only then.
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	check(build.Run())
 	return agentBin
 }

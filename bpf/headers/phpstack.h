@@ -43,7 +43,9 @@ static __always_inline __u64 read_ptr(__u64 addr)
 	return v;
 }
 
-/* read_zstr copies a zend_string's characters. */
+/* read_zstr copies a zend_string's characters: at most size bytes, NUL
+ * included. The string's len is not read, so a forged one (2^62) costs
+ * nothing. */
 static __always_inline void read_zstr(char *dst, __u32 size, __u64 zs, const struct php_executor *ex)
 {
 	dst[0] = 0;

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/tusk-php/tusk/pkg/agent/httpapi"
+	"github.com/tusk-php/tusk/pkg/agentapi"
 	"github.com/tusk-php/tusk/pkg/assemble"
 	"github.com/tusk-php/tusk/pkg/discover"
 	"github.com/tusk-php/tusk/pkg/otlpexport"
@@ -56,6 +57,8 @@ type Agent struct {
 	exporter *otlpexport.Exporter
 	// kube names the pods of PHP processes and filters them; nil when off.
 	kube *kubeAttribution
+	// caps is what dropCapabilities did; nil before Run.
+	caps *agentapi.Capabilities
 
 	spansStored atomic.Uint64
 
@@ -176,6 +179,9 @@ func (a *Agent) Run(ctx context.Context) error {
 		}
 		ln, scheme = tls.NewListener(ln, certs.tlsConfig()), "https"
 	}
+	// BPF objects loaded, store open, API listening: from here on only
+	// what attaching to more PHP processes needs.
+	a.dropCapabilities()
 	srv := &http.Server{
 		Handler: httpapi.New(httpapi.Options{
 			Backend: a,
@@ -252,7 +258,7 @@ func (a *Agent) checkPIDs() error {
 func (a *Agent) close() {
 	a.mu.Lock()
 	for _, g := range a.grants {
-		g.detachAll()
+		_ = probes.CloseDeep(g.takeAll())
 	}
 	if a.sampler != nil {
 		a.sampler.Close()

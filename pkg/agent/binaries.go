@@ -105,6 +105,9 @@ func (a *Agent) poll() error {
 	if changed {
 		a.applyChange(change)
 	}
+	a.mu.Lock()
+	a.forgetExitedUnscanned()
+	a.mu.Unlock()
 	return nil
 }
 
@@ -114,14 +117,21 @@ func (a *Agent) applyChange(c discover.Change) {
 	if len(c.Denied) > 0 {
 		a.log.Warn("cannot inspect some PHP processes: run the agent as root (CAP_SYS_PTRACE)", "pids", c.Denied)
 	}
+	type deepTarget struct {
+		g *grant
+		p discover.Process
+	}
+	var attach []deepTarget
+	var detach []*probes.DeepProbes
 	a.mu.Lock()
-	defer a.mu.Unlock()
 	a.noteExcluded(c.Excluded)
 	for _, p := range c.Removed {
 		delete(a.processes, p.PID)
 		delete(a.unscanned, p.PID)
 		for _, g := range a.grants {
-			g.detach(p.PID)
+			if d := g.take(p.PID); d != nil {
+				detach = append(detach, d)
+			}
 		}
 		a.loop.processGone(uint32(p.PID))
 	}
@@ -136,11 +146,19 @@ func (a *Agent) applyChange(c discover.Change) {
 		b.idleSince = time.Time{}
 		for _, g := range a.grants {
 			if g.wants(p) {
-				a.attachDeep(g, p)
+				attach = append(attach, deepTarget{g, p})
 			}
 		}
 	}
 	a.markIdleBinaries(time.Now())
+	a.mu.Unlock()
+	// Deep-mode uprobes come and go with workers. Attaching and closing them
+	// waits for the kernel (closing: an RCU grace period per uprobe), so not
+	// under a.mu, which the event loop takes to name every request's process.
+	_ = probes.CloseDeep(detach)
+	for _, t := range attach {
+		_ = a.attachDeep(t.g, t.p)
+	}
 }
 
 // attachBinary inspects a newly seen PHP executable and attaches the
@@ -267,8 +285,15 @@ func (a *Agent) markIdleBinaries(now time.Time) {
 // housekeep expires deep mode and forgets binaries idle for long.
 func (a *Agent) housekeep(now time.Time) {
 	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.expireGrants(now)
+	expired := a.expireGrants(now)
+	a.detachIdleBinaries(now)
+	a.mu.Unlock()
+	_ = probes.CloseDeep(expired) // waits for the kernel: not under a.mu
+}
+
+// detachIdleBinaries detaches the binaries no process has run for
+// idleDetach. Called with a.mu.
+func (a *Agent) detachIdleBinaries(now time.Time) {
 	for id, b := range a.binaries {
 		if b.idleSince.IsZero() || now.Sub(b.idleSince) < idleDetach {
 			continue

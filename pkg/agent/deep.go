@@ -32,17 +32,23 @@ func (g *grant) wants(p discover.Process) bool {
 	return slices.Contains(g.pids, p.PID)
 }
 
-func (g *grant) detach(pid int) {
-	if d, ok := g.attached[pid]; ok {
-		d.Close()
-		delete(g.attached, pid)
-	}
+// take removes pid's probes from the grant and returns them (nil if it has
+// none) for the caller to close with probes.CloseDeep once a.mu is released:
+// closing uprobes waits for the kernel, and the event loop needs a.mu to name
+// the process of every request.
+func (g *grant) take(pid int) *probes.DeepProbes {
+	d := g.attached[pid]
+	delete(g.attached, pid)
+	return d
 }
 
-func (g *grant) detachAll() {
+// takeAll is take for every process of the grant.
+func (g *grant) takeAll() []*probes.DeepProbes {
+	out := make([]*probes.DeepProbes, 0, len(g.attached))
 	for pid := range g.attached {
-		g.detach(pid)
+		out = append(out, g.take(pid))
 	}
+	return out
 }
 
 func (g *grant) api() agentapi.DeepMode {
@@ -91,11 +97,36 @@ func (a *Agent) EnableDeepMode(_ context.Context, req agentapi.DeepModeRequest) 
 		return nil, badRequest("for %s is out of range (0, %s]", dur, agentapi.MaxDeepModeFor)
 	}
 
+	g, targets, err := a.grantFor(req, threshold, maxDepth, dur)
+	if err != nil {
+		return nil, err
+	}
+	var errs []error
+	for _, p := range targets {
+		if err := a.attachDeep(g, p); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if len(g.attached) == 0 {
+		delete(a.grants, g.id)
+		_ = a.applyDeepSettings()
+		return nil, fmt.Errorf("deep mode could not attach to any process: %v", errs)
+	}
+	a.log.Info("deep mode on", "id", g.id, "pool", g.pool, "pids", g.api().AttachedPIDs, "threshold", threshold, "until", g.expires.Format(time.RFC3339))
+	out := g.api()
+	return &out, nil
+}
+
+// grantFor creates or updates the grant a request names and returns it with
+// the processes to attach to.
+func (a *Agent) grantFor(req agentapi.DeepModeRequest, threshold time.Duration, maxDepth int, dur time.Duration) (*grant, []discover.Process, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	targets, err := a.deepTargets(req)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	g := a.findGrant(req)
 	if g == nil {
@@ -105,22 +136,9 @@ func (a *Agent) EnableDeepMode(_ context.Context, req agentapi.DeepModeRequest) 
 	}
 	g.threshold, g.maxDepth, g.expires = threshold, maxDepth, time.Now().Add(dur)
 	if err := a.applyDeepSettings(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	var errs []error
-	for _, p := range targets {
-		if err := a.attachDeep(g, p); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	if len(g.attached) == 0 {
-		delete(a.grants, g.id)
-		_ = a.applyDeepSettings()
-		return nil, fmt.Errorf("deep mode could not attach to any process: %v", errs)
-	}
-	a.log.Info("deep mode on", "id", g.id, "pool", g.pool, "pids", g.api().AttachedPIDs, "threshold", threshold, "until", g.expires.Format(time.RFC3339))
-	out := g.api()
-	return &out, nil
+	return g, targets, nil
 }
 
 // deepTargets finds the processes a request names and checks that function
@@ -158,12 +176,19 @@ func (a *Agent) deepTargets(req agentapi.DeepModeRequest) ([]discover.Process, e
 	return targets, nil
 }
 
-// attachDeep puts a grant's function probes on one process. Called with a.mu.
+// attachDeep puts a grant's function probes on one process. Called without
+// a.mu, which it holds only around its bookkeeping: attaching uprobes takes a
+// while, and the event loop needs a.mu to name the process of every request.
+// Probes attached to a process that exited meanwhile, or for a grant that
+// ended, are closed again.
 func (a *Agent) attachDeep(g *grant, p discover.Process) error {
-	if _, ok := g.attached[p.PID]; ok {
+	a.mu.Lock()
+	_, done := g.attached[p.PID]
+	b := a.binaries[p.BinaryID]
+	a.mu.Unlock()
+	if done {
 		return nil
 	}
-	b := a.binaries[p.BinaryID]
 	if b == nil || b.attachment == nil {
 		return fmt.Errorf("pid %d: binary not traced", p.PID)
 	}
@@ -172,7 +197,16 @@ func (a *Agent) attachDeep(g *grant, p discover.Process) error {
 		a.log.Warn("deep mode: attach failed", "pid", p.PID, "error", err)
 		return fmt.Errorf("pid %d: %w", p.PID, err)
 	}
-	g.attached[p.PID] = d
+	a.mu.Lock()
+	now, running := a.processes[p.PID]
+	keep := running && now.StartTime == p.StartTime && a.grants[g.id] == g && g.attached[p.PID] == nil
+	if keep {
+		g.attached[p.PID] = d
+	}
+	a.mu.Unlock()
+	if !keep {
+		_ = d.Close()
+	}
 	return nil
 }
 
@@ -214,15 +248,18 @@ func (a *Agent) applyDeepSettings() error {
 // DisableDeepMode detaches a grant's probes now.
 func (a *Agent) DisableDeepMode(_ context.Context, id string) error {
 	a.mu.Lock()
-	defer a.mu.Unlock()
 	g, ok := a.grants[id]
 	if !ok {
+		a.mu.Unlock()
 		return fmt.Errorf("%w: no deep mode %q", agentapi.ErrNotFound, id)
 	}
-	g.detachAll()
+	detach := g.takeAll()
 	delete(a.grants, id)
+	err := a.applyDeepSettings()
+	a.mu.Unlock()
+	_ = probes.CloseDeep(detach)
 	a.log.Info("deep mode off", "id", id)
-	return a.applyDeepSettings()
+	return err
 }
 
 // DeepModes lists the active grants.
@@ -242,21 +279,22 @@ func (a *Agent) deepModesLocked() []agentapi.DeepMode {
 }
 
 // expireGrants ends deep mode that has run its time: it never stays on by
-// itself. Called with a.mu.
-func (a *Agent) expireGrants(now time.Time) {
-	changed := false
+// itself. It returns the probes to close once a.mu is released. Called with
+// a.mu.
+func (a *Agent) expireGrants(now time.Time) []*probes.DeepProbes {
+	var detach []*probes.DeepProbes
 	for id, g := range a.grants {
 		if now.Before(g.expires) {
 			continue
 		}
-		g.detachAll()
+		detach = append(detach, g.takeAll()...)
 		delete(a.grants, id)
-		changed = true
 		a.log.Info("deep mode expired", "id", id)
 	}
-	if changed {
+	if len(detach) > 0 {
 		_ = a.applyDeepSettings()
 	}
+	return detach
 }
 
 func (a *Agent) poolNames() []string {

@@ -3,8 +3,11 @@ package agent
 import (
 	"context"
 	"errors"
+	"io/fs"
 	"math"
 	"os"
+	"path/filepath"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -17,6 +20,10 @@ import (
 // flushEvery is how often finished requests are handed to the store.
 const flushEvery = 50 * time.Millisecond
 
+// sweepEvery is how often the event loop looks for exited processes it still
+// holds state for.
+const sweepEvery = 2 * time.Second
+
 // eventLoop reads the ring buffer and feeds the assembler, on one goroutine.
 type eventLoop struct {
 	a   *Agent
@@ -26,6 +33,7 @@ type eventLoop struct {
 	decodeErrors atomic.Uint64
 	ratePerSec   atomic.Uint64 // float64 bits
 	openRequests atomic.Int64
+	procStates   atomic.Int64                   // processes the assembler holds state for
 	asmStats     atomic.Pointer[assemble.Stats] // a copy, for the metrics
 
 	goneMu sync.Mutex
@@ -37,6 +45,8 @@ type eventLoop struct {
 	rateEvents uint64
 
 	profilesFlushed time.Time
+	swept           time.Time
+	missing         map[uint32]bool // not in /proc at the last sweep
 }
 
 func newEventLoop(a *Agent) *eventLoop {
@@ -100,9 +110,16 @@ func (l *eventLoop) tick(now time.Time) {
 	l.goneMu.Unlock()
 	for _, pid := range gone {
 		l.asm.ProcessGone(pid)
-		l.a.tracer.ForgetThread(pid) // php-fpm workers and php-cli are single-threaded
+		l.a.tracer.ForgetProcess(pid)
 	}
 	l.asm.Flush(now)
+	if now.Sub(l.swept) >= sweepEvery {
+		for _, pid := range l.sweep() {
+			l.asm.ProcessGone(pid)
+			l.a.tracer.ForgetProcess(pid)
+		}
+		l.swept = now
+	}
 	// The aggregator hands minutes on 2 s after they end and requests after
 	// 2 s idle: scanning its maps once a second is enough.
 	if now.Sub(l.profilesFlushed) >= time.Second {
@@ -110,6 +127,7 @@ func (l *eventLoop) tick(now time.Time) {
 		l.profilesFlushed = now
 	}
 	l.openRequests.Store(int64(l.asm.Open()))
+	l.procStates.Store(int64(l.asm.Processes()))
 	st := l.asm.Stats()
 	l.asmStats.Store(&st)
 	if dt := now.Sub(l.rateAt); dt >= time.Second {
@@ -122,6 +140,28 @@ func (l *eventLoop) tick(now time.Time) {
 	}
 	l.nextFlush = now.Add(flushEvery)
 	l.a.tracer.SetReadDeadline(l.nextFlush)
+}
+
+// sweep returns the processes the assembler holds state for that exited
+// without the agent being told, to be forgotten: a worker gone before its
+// first request was read is in no scan and was never named. A process must
+// be missing from /proc at two sweeps in a row, so that the events it sent
+// before it exited have been read.
+func (l *eventLoop) sweep() []uint32 {
+	var gone []uint32
+	missing := map[uint32]bool{}
+	for _, pid := range l.asm.PIDs() {
+		_, err := os.Stat(filepath.Join(l.a.procRoot, strconv.FormatUint(uint64(pid), 10)))
+		switch {
+		case !errors.Is(err, fs.ErrNotExist):
+		case l.missing[pid]:
+			gone = append(gone, pid)
+		default:
+			missing[pid] = true
+		}
+	}
+	l.missing = missing
+	return gone
 }
 
 // processGone queues a PID whose process exited; safe from any goroutine.

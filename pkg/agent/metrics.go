@@ -309,6 +309,8 @@ var selfMetrics = []selfMetric{
 			defer a.mu.Unlock()
 			return float64(len(a.processes))
 		}},
+	{"tusk_php_process_states", "PHP processes the event assembler keeps state for (names, database and curl handles); exited ones are forgotten.", false,
+		func(a *Agent) float64 { return float64(a.loop.procStates.Load()) }},
 	{"tusk_deep_modes_active", "Active deep-mode grants.", false,
 		func(a *Agent) float64 {
 			a.mu.Lock()

@@ -74,6 +74,7 @@ func (a *Agent) Status(context.Context) (*agentapi.Status, error) {
 		st.Kubernetes = a.kubeStatus()
 	}
 	st.Export = a.exportStatus()
+	st.Capabilities = a.caps
 	st.Profiling = agentapi.Profiling{Enabled: a.sampler != nil, Hz: a.cfg.Profiling.Hz, Error: a.samplerErr}
 	if a.sampler != nil {
 		st.Profiling.CPUs = a.sampler.CPUs()

@@ -49,9 +49,10 @@ func TestOpenAPISchemasMatchTheTypes(t *testing.T) {
 		t.Fatal(err)
 	}
 	for schema, typ := range map[string]reflect.Type{
-		"Pool":        reflect.TypeFor[Pool](),
-		"Kubernetes":  reflect.TypeFor[Kubernetes](),
-		"ExcludedPod": reflect.TypeFor[ExcludedPod](),
+		"Pool":         reflect.TypeFor[Pool](),
+		"Kubernetes":   reflect.TypeFor[Kubernetes](),
+		"ExcludedPod":  reflect.TypeFor[ExcludedPod](),
+		"Capabilities": reflect.TypeFor[Capabilities](),
 		// FunctionTrace is Summary and three fields, an allOf.
 		"FunctionTracesResponse": reflect.TypeFor[FunctionTracesResponse](),
 	} {

@@ -44,6 +44,22 @@ type Status struct {
 	// Kubernetes is pod attribution; absent when it is off (not in a
 	// cluster).
 	Kubernetes *Kubernetes `json:"kubernetes,omitempty"`
+	// Capabilities are the privileges the agent kept once its BPF programs
+	// were loaded; absent before that.
+	Capabilities *Capabilities `json:"capabilities,omitempty"`
+}
+
+// Capabilities is what the agent dropped of its Linux capabilities after
+// start-up and what it kept ("CAP_BPF"…), for every thread.
+type Capabilities struct {
+	Kept    []string `json:"kept"`
+	Dropped []string `json:"dropped"`
+	// Bounding is the bounding set afterwards: what an execve could ever
+	// regain (none, with NoNewPrivs).
+	Bounding   []string `json:"bounding"`
+	NoNewPrivs bool     `json:"noNewPrivs"`
+	// Error says why nothing was dropped (a binary built with cgo).
+	Error string `json:"error,omitempty"`
 }
 
 // ExportStatus counts what the OTLP exporter did with the traces it was

@@ -145,6 +145,7 @@ func status(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		fmt.Fprintf(stdout, " (last error: %s)", st.Store.LastError)
 	}
 	fmt.Fprintln(stdout)
+	printCapabilities(stdout, st.Capabilities)
 	for _, b := range st.Binaries {
 		fmt.Fprintf(stdout, "\n%s  PHP %s %s  zts=%v dtrace=%v  mode=%s\n  %s\n", b.Path, b.Version, b.SAPI, b.ZTS, b.DTrace, b.Mode, b.ModeReason)
 		if b.DeepAvailable {

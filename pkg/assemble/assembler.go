@@ -5,6 +5,7 @@
 package assemble
 
 import (
+	"maps"
 	"slices"
 	"time"
 
@@ -86,13 +87,22 @@ type pending struct {
 	firstSeen  time.Time
 	endSeen    time.Time
 	overflow   int // function spans beyond MaxSpans
-	io         []*ioCall
-	ioOverflow int
-	samples    []profile.Sample // Stack root first; trace fields set at the end
+	// eventOverflow counts exceptions and PHP errors beyond
+	// maxEventsPerRequest (a long-running script that throws and catches
+	// in a loop).
+	eventOverflow int
+	io            []*ioCall
+	ioOverflow    int
+	samples       []profile.Sample // Stack root first; trace fields set at the end
 }
 
 // maxSamplesPerRequest bounds a long request's samples (10 min at 99 Hz).
 const maxSamplesPerRequest = 60000
+
+// maxEventsPerRequest bounds the exceptions, and apart from them the PHP
+// errors, kept per request (an uncaught exception's fatal error comes last);
+// the end event still counts every exception (php.exceptions).
+const maxEventsPerRequest = 1000
 
 // Assembler is not safe for concurrent use: the agent feeds it from one
 // goroutine.
@@ -138,6 +148,23 @@ func (a *Assembler) Stats() Stats { return a.stats }
 // Open is the number of requests waiting for their end.
 func (a *Assembler) Open() int { return len(a.open) }
 
+// Processes is the number of processes the assembler keeps state for
+// (function names, database and curl handles) until ProcessGone.
+func (a *Assembler) Processes() int { return len(a.procs) }
+
+// PIDs lists the processes the assembler holds anything for, state or open
+// requests, in no particular order.
+func (a *Assembler) PIDs() []uint32 {
+	seen := make(map[uint32]bool, len(a.procs)+len(a.open))
+	for pid := range a.procs {
+		seen[pid] = true
+	}
+	for key := range a.open {
+		seen[key.pid] = true
+	}
+	return slices.Collect(maps.Keys(seen))
+}
+
 // Add takes one event; now is the agent's wall time when it was read.
 func (a *Assembler) Add(ev events.Event, now time.Time) {
 	a.stats.Events++
@@ -147,6 +174,7 @@ func (a *Assembler) Add(ev events.Event, now time.Time) {
 		if len(ps.symbols) >= maxSymbolsPerProcess {
 			clear(ps.symbols) // the BPF side resends what it meets again only after LRU eviction: rare
 		}
+		sym.Function, sym.Class, sym.File = validString(sym.Function), validString(sym.Class), validString(sym.File)
 		ps.symbols[symbolKey{sym.Func, sym.Name}] = sym
 		return
 	}
@@ -189,8 +217,16 @@ func (a *Assembler) Add(ev events.Event, now time.Time) {
 		}
 		p.functions = append(p.functions, e)
 	case *events.Exception:
+		if len(p.exceptions) >= maxEventsPerRequest {
+			p.eventOverflow++
+			return
+		}
 		p.exceptions = append(p.exceptions, e)
 	case *events.PHPError:
+		if len(p.errors) >= maxEventsPerRequest { // the BPF side sends 32 at most
+			p.eventOverflow++
+			return
+		}
 		p.errors = append(p.errors, e)
 	case *events.IO:
 		a.addIO(p, e)

@@ -432,3 +432,20 @@ func BenchmarkAssembleDeepRequest(b *testing.B) {
 		a.FlushAll()
 	}
 }
+
+// A script that throws and catches in a loop keeps the agent's memory
+// bounded: the first exceptions become events, the rest are counted; the
+// fatal error that ends the request is still seen.
+func TestExceptionsPerRequestAreBounded(t *testing.T) {
+	h := newHarness(t)
+	h.add(start())
+	for i := range maxEventsPerRequest + 500 {
+		h.add(&events.Exception{Header: hdr(reqStart + uint64(i)), Class: "RuntimeException"})
+	}
+	h.add(&events.PHPError{Header: hdr(reqStart + 5*ms), Message: "Uncaught RuntimeException: no"}, end(reqStart+10*ms, 500))
+	h.settle()
+	root := h.only().Root()
+	if len(root.Events) != maxEventsPerRequest+1 || root.Attributes["tusk.dropped_events"] != int64(500) || root.Status.Code != trace.StatusError {
+		t.Fatalf("%d events, dropped %v, status %+v", len(root.Events), root.Attributes["tusk.dropped_events"], root.Status)
+	}
+}

@@ -64,6 +64,9 @@ func (a *Assembler) build(key requestKey, p *pending) *trace.Trace {
 	if p.overflow > 0 {
 		root.SetAttr("tusk.dropped_spans", int64(p.overflow))
 	}
+	if p.eventOverflow > 0 {
+		root.SetAttr("tusk.dropped_events", int64(p.eventOverflow))
+	}
 	if t.StatusCode >= 500 {
 		root.Status = trace.Status{Code: trace.StatusError, Message: fmt.Sprintf("HTTP %d", t.StatusCode)}
 	}
@@ -96,6 +99,7 @@ func (a *Assembler) build(key requestKey, p *pending) *trace.Trace {
 	t.DurationNano = root.DurationNano
 	t.Incomplete = incomplete
 	t.SpanCount = len(t.Spans)
+	validTrace(t)
 	return t
 }
 
@@ -158,7 +162,10 @@ func (a *Assembler) describeRequest(t *trace.Trace, root *trace.Span, s *events.
 // functionSpans links deep-mode frames to their parents by seq, in start
 // order, and returns where each seq's span is. A frame whose parent never
 // arrived (lost event) hangs from the request span and is counted as an
-// orphan.
+// orphan. A caller entered before its callee, so its seq is lower: a link
+// to a higher or equal seq (a wrapped counter, a corrupted event) would
+// make a cycle and is treated as missing; a seq seen twice gets its own
+// span id, its callees hang from the first.
 func (a *Assembler) functionSpans(rootID trace.SpanID, fns []*events.Function) ([]trace.Span, map[uint32]int, int) {
 	if len(fns) == 0 {
 		return nil, nil, 0
@@ -173,8 +180,12 @@ func (a *Assembler) functionSpans(rootID trace.SpanID, fns []*events.Function) (
 	bySeq := make(map[uint32]int, len(sorted))
 	orphans := 0
 	for _, f := range sorted {
+		id := ids[f.Seq]
+		if _, dup := bySeq[f.Seq]; dup {
+			id = trace.NewSpanID()
+		}
 		s := trace.Span{
-			SpanID:        ids[f.Seq],
+			SpanID:        id,
 			ParentSpanID:  rootID,
 			Name:          functionName(f),
 			Kind:          trace.KindInternal,
@@ -185,7 +196,7 @@ func (a *Assembler) functionSpans(rootID trace.SpanID, fns []*events.Function) (
 			s.DurationNano = int64(f.Hdr().TS - f.Start)
 		}
 		if f.Parent != 0 {
-			if pid, ok := ids[f.Parent]; ok {
+			if pid, ok := ids[f.Parent]; ok && f.Parent < f.Seq {
 				s.ParentSpanID = pid
 			} else {
 				orphans++
@@ -208,7 +219,9 @@ func (a *Assembler) functionSpans(rootID trace.SpanID, fns []*events.Function) (
 		if f.Flags&events.FrameUnfinished != 0 {
 			s.SetAttr(trace.AttrPHPUnfinished, true)
 		}
-		bySeq[f.Seq] = len(spans)
+		if _, dup := bySeq[f.Seq]; !dup {
+			bySeq[f.Seq] = len(spans)
+		}
 		spans = append(spans, s)
 	}
 	return spans, bySeq, orphans

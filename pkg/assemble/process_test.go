@@ -1,6 +1,7 @@
 package assemble
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -44,5 +45,25 @@ func TestDroppedProcessLeavesNoTrace(t *testing.T) {
 	}
 	if st := h.a.Stats(); st.Dropped != 1 || st.Traces != 0 {
 		t.Fatalf("stats %+v", st)
+	}
+}
+
+// The assembler says which processes it holds anything for, and forgets a
+// process on ProcessGone.
+func TestPIDsUntilProcessGone(t *testing.T) {
+	h := newHarness(t)
+	h.add(&events.Symbol{Header: hdr(reqStart), Func: 1, Name: 2, Function: "f"}) // state of pid
+	other := start()
+	other.PID, other.TID = pid+1, tid+1
+	h.add(other) // an open request of pid+1
+	pids := h.a.PIDs()
+	slices.Sort(pids)
+	if !slices.Equal(pids, []uint32{pid, pid + 1}) || h.a.Processes() != 1 {
+		t.Fatalf("PIDs %v, Processes %d; want [%d %d] and 1", pids, h.a.Processes(), pid, pid+1)
+	}
+	h.a.ProcessGone(pid)
+	h.a.ProcessGone(pid + 1)
+	if pids := h.a.PIDs(); len(pids) != 0 || h.a.Processes() != 0 || len(h.traces) != 1 {
+		t.Fatalf("after ProcessGone: PIDs %v, Processes %d, %d traces", pids, h.a.Processes(), len(h.traces))
 	}
 }

@@ -3,6 +3,8 @@ package discover
 import (
 	"errors"
 	"fmt"
+	"io/fs"
+	"syscall"
 )
 
 // Errors a Lookup can wrap; test with errors.Is. A permission problem wraps
@@ -66,4 +68,24 @@ func readComm(pfs procFS, pid int) string {
 		return "?"
 	}
 	return commString(b)
+}
+
+// Exited tells whether process p is gone: its PID is free, a zombie, or taken
+// by another process (a different start time). When /proc cannot tell (an
+// error other than "no such file"), p is taken to be alive.
+func Exited(opts Options, p Process) bool { return exited(opts.fs(), p) }
+
+func exited(pfs procFS, p Process) bool {
+	b, err := pfs.readFile(p.PID, "stat")
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ESRCH) {
+		return true
+	}
+	if err != nil {
+		return false
+	}
+	st, err := parseStat(b)
+	if err != nil {
+		return false
+	}
+	return st.state == 'Z' || st.startTime != p.StartTime
 }

@@ -62,3 +62,35 @@ func TestLookupReportsPermissionDenied(t *testing.T) {
 		t.Errorf("err = %q, want %q", err, want)
 	}
 }
+
+func TestExited(t *testing.T) {
+	h := newFakeHost(t)
+	opts := Options{ProcRoot: h.root}
+	worker, err := Lookup(opts, 101)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if Exited(opts, *worker) {
+		t.Error("a running worker is reported exited")
+	}
+	reused := *worker
+	reused.StartTime++ // its PID now belongs to a later process
+	if !Exited(opts, reused) {
+		t.Error("a worker whose PID was reused is reported alive")
+	}
+	if !Exited(opts, Process{PID: 305, StartTime: 3005}) {
+		t.Error("a zombie is reported alive")
+	}
+	must(t, removeFakeProc(h.root, 101))
+	if !Exited(opts, *worker) {
+		t.Error("a worker gone from /proc is reported alive")
+	}
+	// When /proc cannot tell, keep the process.
+	must(t, removeFakeProc(h.root, 102))
+	pfs := faultFS{procFS: dirFS{root: h.root}, faults: map[string]error{
+		"read 102/stat": &fs.PathError{Op: "open", Path: "/proc/102/stat", Err: syscall.EACCES},
+	}}
+	if exited(pfs, Process{PID: 102, StartTime: 1002}) {
+		t.Error("a process whose stat cannot be read is reported exited")
+	}
+}

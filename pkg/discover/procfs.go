@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -53,8 +54,18 @@ func (d dirFS) pids() ([]int, error) {
 	return pids, nil
 }
 
+// maxProcFile bounds what is read of one /proc file. The kernel writes
+// stat, comm and cgroup, but a process makes its cmdline as long as it
+// likes; the titles discovery reads ("php-fpm: pool www") are short.
+const maxProcFile = 64 << 10
+
 func (d dirFS) readFile(pid int, name string) ([]byte, error) {
-	return os.ReadFile(d.path(pid, name))
+	f, err := os.Open(d.path(pid, name))
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(io.LimitReader(f, maxProcFile))
 }
 
 func (d dirFS) readlink(pid int, name string) (string, error) {

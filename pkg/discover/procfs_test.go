@@ -1,9 +1,11 @@
 package discover
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -55,4 +57,34 @@ func TestDirFSListsOnlyPIDDirectories(t *testing.T) {
 	if !slices.Equal(pids, []int{1, 42}) {
 		t.Errorf("pids = %v, want [1 42]", pids)
 	}
+}
+
+func TestDirFSReadsABoundedCmdline(t *testing.T) {
+	root := t.TempDir()
+	must(t, os.MkdirAll(filepath.Join(root, "7"), 0o755))
+	long := append([]byte("php-fpm: pool www\x00"), make([]byte, 10<<20)...)
+	must(t, os.WriteFile(filepath.Join(root, "7", "cmdline"), long, 0o644))
+	b, err := dirFS{root: root}.readFile(7, "cmdline")
+	if err != nil || len(b) != maxProcFile || cmdlineString(b) != "php-fpm: pool www" {
+		t.Fatalf("%d bytes, %q, %v", len(b), cmdlineString(b), err)
+	}
+}
+
+// FuzzProcFiles: a process writes its own cmdline and comm (hence the
+// comm inside stat); whatever they hold, parsing and classifying return
+// without panicking, and a pool name is the title's, trimmed.
+func FuzzProcFiles(f *testing.F) {
+	for _, seed := range procFilesSeeds() {
+		f.Add(seed[0].([]byte), seed[1].([]byte), seed[2].(string))
+	}
+	f.Fuzz(func(t *testing.T, stat, cmdline []byte, exe string) {
+		if st, err := parseStat(stat); err == nil && !bytes.Contains(stat, []byte("("+st.comm+")")) {
+			t.Fatalf("comm %q is not in %q", st.comm, stat)
+		}
+		title := cmdlineString(cmdline)
+		role, pool := classify(exeBase(exe), title, true)
+		if pool != strings.TrimSpace(pool) || (pool != "" && role != RoleFPMWorker) || !strings.Contains(title, pool) {
+			t.Fatalf("title %q: role %v, pool %q", title, role, pool)
+		}
+	})
 }

@@ -2,8 +2,8 @@ package phpfuncs
 
 import (
 	"bufio"
-	"bytes"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -33,24 +33,43 @@ type mapsFile struct {
 	opened   map[uint64]string // start → open path already checked
 }
 
+// maxMapsBytes bounds what is read of a maps file. A php-fpm worker's is
+// ~100 KiB; a process that maps tens of thousands of files under 4 KiB
+// paths must not make the agent hold hundreds of MiB.
+const maxMapsBytes = 32 << 20
+
 func readMaps(procRoot string, pid int) (*mapsFile, error) {
-	raw, err := os.ReadFile(fmt.Sprintf("%s/%d/maps", procRoot, pid))
+	f, err := os.Open(fmt.Sprintf("%s/%d/maps", procRoot, pid))
 	if err != nil {
 		return nil, fmt.Errorf("pid %d: %w", pid, err)
 	}
-	mf := &mapsFile{procRoot: procRoot, pid: pid, opened: map[uint64]string{}}
-	sc := bufio.NewScanner(bytes.NewReader(raw))
+	defer f.Close()
+	list, err := parseMaps(f)
+	if err != nil {
+		return nil, fmt.Errorf("pid %d: maps: %w", pid, err)
+	}
+	return &mapsFile{procRoot: procRoot, pid: pid, list: list, opened: map[uint64]string{}}, nil
+}
+
+// parseMaps reads the lines of a maps file it can parse, up to
+// maxMapsBytes.
+func parseMaps(r io.Reader) ([]mapping, error) {
+	lr := &io.LimitedReader{R: r, N: maxMapsBytes + 1}
+	sc := bufio.NewScanner(lr)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	var list []mapping
 	for sc.Scan() {
-		m, ok := parseMapsLine(sc.Text())
-		if ok {
-			mf.list = append(mf.list, m)
+		if m, ok := parseMapsLine(sc.Text()); ok {
+			list = append(list, m)
 		}
 	}
 	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("pid %d: maps: %w", pid, err)
+		return nil, err
 	}
-	return mf, nil
+	if lr.N <= 0 {
+		return nil, fmt.Errorf("longer than %d bytes", maxMapsBytes)
+	}
+	return list, nil
 }
 
 // parseMapsLine parses "start-end perms offset dev inode   path"; the path

@@ -131,3 +131,49 @@ func TestMissingProcessIsAnError(t *testing.T) {
 		t.Error("no error for a missing process")
 	}
 }
+
+// realisticMaps is the shape of a php-fpm worker's maps (paths shortened).
+const realisticMaps = `55d0c0a00000-55d0c0c00000 r--p 00000000 fe:01 1311 /usr/sbin/php-fpm8.2
+55d0c0c00000-55d0c1200000 r-xp 00200000 fe:01 1311 /usr/sbin/php-fpm8.2
+55d0c2000000-55d0c2400000 rw-p 00000000 00:00 0                          [heap]
+7f2a1c000000-7f2a1c01d000 r--p 00000000 fe:01 77 /usr/lib/php/20220829/redis.so
+7f2a1c01d000-7f2a1c07d000 r-xp 0001d000 fe:01 77 /usr/lib/php/20220829/redis.so
+7f2a1d000000-7f2a1d100000 r-xp 00000000 00:05 9 /dev/zero (deleted)
+7ffd4b5e0000-7ffd4b601000 rw-p 00000000 00:00 0                          [stack]
+`
+
+func TestMapsLongerThanTheBoundAreRefused(t *testing.T) {
+	line := "7f2a1c01d000-7f2a1c07d000 r-xp 0001d000 fe:01 77 /" + strings.Repeat("a", 4000) + "\n"
+	if _, err := parseMaps(strings.NewReader(strings.Repeat(line, maxMapsBytes/len(line)+1))); err == nil {
+		t.Fatal("maps longer than maxMapsBytes were read")
+	}
+	list, err := parseMaps(strings.NewReader(realisticMaps))
+	if err != nil || len(list) != 7 {
+		t.Fatalf("%d mappings, %v", len(list), err)
+	}
+}
+
+// FuzzParseMaps: a process names the files it maps, so maps lines are
+// partly its words. Whatever they say, parsing ends with mappings that
+// hold their own start, or an error.
+func FuzzParseMaps(f *testing.F) {
+	f.Add(realisticMaps)
+	f.Fuzz(func(t *testing.T, maps string) {
+		list, err := parseMaps(strings.NewReader(maps))
+		if err != nil {
+			return
+		}
+		mf := &mapsFile{list: list}
+		for _, m := range list {
+			if m.end <= m.start {
+				t.Fatalf("mapping %+v ends before it starts", m)
+			}
+			if got := mf.find(m.start); got == nil || got.start > m.start || got.end <= m.start {
+				t.Fatalf("find(%#x) = %+v", m.start, got)
+			}
+			if m.file() && !strings.HasPrefix(m.path, "/") {
+				t.Fatalf("file mapping with path %q", m.path)
+			}
+		}
+	})
+}

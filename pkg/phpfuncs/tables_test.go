@@ -298,20 +298,45 @@ func TestCorruptedTablesNeitherHangNorBlowUp(t *testing.T) {
 }
 
 // FuzzResolveHandlers feeds arbitrary bytes as the memory around
-// executor_globals.
+// executor_globals (seeds: testdata/fuzz, smallImage and what a hostile
+// process could do to it). The walk stays within its read bounds and never
+// resolves a name to 0.
 func FuzzResolveHandlers(f *testing.F) {
 	im, g := standardImage(f)
 	f.Add(im.mem, g.eg-im.base, g.cg-im.base)
-	f.Add(make([]byte, 4096), uint64(0), uint64(64))
 	f.Fuzz(func(t *testing.T, data []byte, egOff, cgOff uint64) {
 		mem := &fakeMem{segs: []fakeSeg{{base: imageBase, data: data}}}
 		l := testLayout(t)
 		g := globals{eg: imageBase + egOff%uint64(len(data)+1), cg: imageBase + cgOff%uint64(len(data)+1)}
-		_, _ = resolveHandlers(mem, g, l, []string{"strlen", "mysqli::query"})
+		got, _ := resolveHandlers(mem, g, l, []string{"strlen", "mysqli_query", "mysqli::query", "pdo::query"})
 		if mem.maxRead > maxBucketRead(l) || mem.reads > 200 {
 			t.Fatalf("%d reads, largest %d bytes", mem.reads, mem.maxRead)
 		}
+		for name, h := range got {
+			if h == 0 {
+				t.Fatalf("%s resolved to 0", name)
+			}
+		}
 	})
+}
+
+func TestSmallImageResolves(t *testing.T) {
+	im, g := smallImage(t)
+	got, err := resolveHandlers(im.reader(), g, im.l, []string{"strlen", "mysqli::query", "my_user_function"})
+	if err != nil || got["strlen"] != hStrlen || got["mysqli::query"] != hQuery || len(got) != 2 {
+		t.Fatalf("%x, %v", got, err)
+	}
+	for name, corrupt := range hostileImages(t) {
+		im, g := smallImage(t)
+		corrupt(im, g)
+		mem := im.reader()
+		got, err := resolveHandlers(mem, g, im.l, []string{"strlen", "mysqli::query"})
+		// What is found is still checked (hash and key), what is not
+		// is absent or an error; either way in a few reads.
+		if mem.reads > 30 || got["strlen"] != 0 && got["strlen"] != hStrlen || got["mysqli::query"] != 0 && got["mysqli::query"] != hQuery {
+			t.Errorf("%s: %d reads, %x, %v", name, mem.reads, got, err)
+		}
+	}
 }
 
 func TestBadOffsetsAreRefused(t *testing.T) {

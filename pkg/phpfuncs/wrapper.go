@@ -23,21 +23,9 @@ func ResolveStreamOpener(procRoot string, pid int, info *phpbin.Info, wrapperSym
 	if err != nil {
 		return Handler{}, fmt.Errorf("phpfuncs: %w", err)
 	}
-	mem := procMem{procRoot, pid}
-	ptr := func(addr uint64) (uint64, error) {
-		var b [8]byte
-		if err := mem.ReadAt(addr, b[:]); err != nil {
-			return 0, err
-		}
-		return binary.LittleEndian.Uint64(b[:]), nil
-	}
-	wops, err := ptr(sym.Value + bias)
+	opener, err := streamOpener(procMem{procRoot, pid}, sym.Value+bias)
 	if err != nil {
 		return Handler{}, fmt.Errorf("phpfuncs: pid %d: %s: %w", pid, wrapperSymbol, err)
-	}
-	opener, err := ptr(wops)
-	if err != nil || opener == 0 {
-		return Handler{}, fmt.Errorf("phpfuncs: pid %d: %s has no opener (%v): %w", pid, wrapperSymbol, err, ErrImplausible)
 	}
 	maps, err := readMaps(procRoot, pid)
 	if err != nil {
@@ -52,4 +40,29 @@ func ResolveStreamOpener(procRoot string, pid int, info *phpbin.Info, wrapperSym
 		return Handler{}, fmt.Errorf("phpfuncs: pid %d: %s's opener %#x is not in an executable file mapping: %w", pid, wrapperSymbol, opener, ErrImplausible)
 	}
 	return h, nil
+}
+
+// streamOpener reads the opener of the php_stream_wrapper at wrapper:
+// wrapper->wops->stream_opener, two pointers. A null pointer or an
+// unreadable one is ErrImplausible.
+func streamOpener(mem memReader, wrapper uint64) (uint64, error) {
+	ptr := func(addr uint64) (uint64, error) {
+		var b [8]byte
+		if err := mem.ReadAt(addr, b[:]); err != nil {
+			return 0, err
+		}
+		return binary.LittleEndian.Uint64(b[:]), nil
+	}
+	wops, err := ptr(wrapper)
+	if err != nil {
+		return 0, err
+	}
+	if wops == 0 {
+		return 0, fmt.Errorf("no ops table: %w", ErrImplausible)
+	}
+	opener, err := ptr(wops)
+	if err != nil || opener == 0 {
+		return 0, fmt.Errorf("no opener (%v): %w", err, ErrImplausible)
+	}
+	return opener, nil
 }

@@ -347,21 +347,32 @@ func (t *Tracer) closeGroup(g *linkGroup) error {
 // uprobe_multi links rather than one after the other, then frees their
 // sites. Called with t.mu held.
 func (t *Tracer) closeGroups(groups []*linkGroup) error {
+	errs := closeLinks(takeLinks(groups))
+	for _, g := range groups {
+		errs = append(errs, t.closeGroup(g))
+	}
+	return errors.Join(errs...)
+}
+
+// takeLinks empties the groups' links and returns them. Called with t.mu.
+func takeLinks(groups []*linkGroup) []link.Link {
 	var links []link.Link
 	for _, g := range groups {
 		links = append(links, g.links...)
 		g.links = nil
 	}
+	return links
+}
+
+// closeLinks closes links concurrently and returns their errors.
+func closeLinks(links []link.Link) []error {
 	errs := make([]error, len(links))
 	var wg sync.WaitGroup
 	for i, l := range links {
 		wg.Go(func() { errs[i] = l.Close() })
 	}
 	wg.Wait()
-	for _, g := range groups {
-		errs = append(errs, t.closeGroup(g))
-	}
-	return errors.Join(errs...)
+	return errs
 }
 
 // Probes lists the request probes in place.

@@ -74,8 +74,29 @@ func (d *DeepProbes) Probes() []AttachedProbe {
 }
 
 // Close detaches the function probes.
-func (d *DeepProbes) Close() error {
-	d.a.t.mu.Lock()
-	defer d.a.t.mu.Unlock()
-	return d.a.t.closeGroup(&d.group)
+func (d *DeepProbes) Close() error { return CloseDeep([]*DeepProbes{d}) }
+
+// CloseDeep detaches the function probes of several processes at once. It
+// waits for the kernel (closing a uprobe waits for an RCU grace period): the
+// uprobes are closed concurrently, so the waits overlap, and without the
+// tracer's lock, so that nothing else waits as well.
+func CloseDeep(ds []*DeepProbes) error {
+	if len(ds) == 0 {
+		return nil
+	}
+	t := ds[0].a.t // one Tracer per agent
+	groups := make([]*linkGroup, len(ds))
+	for i, d := range ds {
+		groups[i] = &d.group
+	}
+	t.mu.Lock()
+	links := takeLinks(groups)
+	t.mu.Unlock()
+	errs := closeLinks(links)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, g := range groups {
+		errs = append(errs, t.closeGroup(g)) // frees the sites, now that no link uses them
+	}
+	return errors.Join(errs...)
 }

@@ -359,6 +359,9 @@ func (t *Tracer) setHookName(site uint32, name string) {
 }
 
 func (t *Tracer) hookName(site uint32) string {
+	if site >= uint32(len(t.hookNames)) {
+		return "" // not a site we attached: decoded, then dropped as an unknown hook
+	}
 	t.hookMu.RLock()
 	defer t.hookMu.RUnlock()
 	return t.hookNames[site]

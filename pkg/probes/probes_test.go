@@ -210,7 +210,8 @@ func TestDecodeSampleRecords(t *testing.T) {
 }
 
 // FuzzDecodeEvent: whatever the ring buffer holds, decoding returns an
-// event or an error; it never panics (the agent reads millions of records).
+// event or an error; it never panics (the agent reads millions of records),
+// and what it returns is no larger than the record's arrays.
 func FuzzDecodeEvent(f *testing.F) {
 	for k := events.KindRequestStart; k <= events.KindIO; k++ {
 		seed := make([]byte, sampleFramesOffset+2*frameRefSize)
@@ -219,6 +220,23 @@ func FuzzDecodeEvent(f *testing.F) {
 	}
 	tr := &Tracer{}
 	f.Fuzz(func(t *testing.T, raw []byte) {
-		_, _ = tr.decodeEvent(raw)
+		ev, err := tr.decodeEvent(raw)
+		if err != nil {
+			return
+		}
+		switch e := ev.(type) {
+		case *events.Sample:
+			if len(e.Frames) > len(ioSampleEvent{}.Frames) {
+				t.Fatalf("%d frames", len(e.Frames))
+			}
+		case *events.IO:
+			if len(e.Frames) > len(ioIoEvent{}.Frames) || len(e.Text) > len(ioIoEvent{}.Text) || len(e.Key) > len(ioIoEvent{}.Key) {
+				t.Fatalf("%d frames, text %d, key %d bytes", len(e.Frames), len(e.Text), len(e.Key))
+			}
+		case *events.RequestStart:
+			if len(e.RequestURI) > len(requestRequestStartEvent{}.Params[0]) {
+				t.Fatalf("request URI of %d bytes", len(e.RequestURI))
+			}
+		}
 	})
 }

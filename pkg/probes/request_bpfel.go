@@ -217,6 +217,7 @@ const (
 	requestMapEvents                  = "events"
 	requestMapFcgiParams              = "fcgi_params"
 	requestMapIoPending               = "io_pending"
+	requestMapKnownProcs              = "known_procs"
 	requestMapLostEvents              = "lost_events"
 	requestMapSites                   = "sites"
 	requestMapStacks                  = "stacks"
@@ -292,6 +293,7 @@ type requestMapSpecs struct {
 	Events      *ebpf.MapSpec `ebpf:"events"`
 	FcgiParams  *ebpf.MapSpec `ebpf:"fcgi_params"`
 	IoPending   *ebpf.MapSpec `ebpf:"io_pending"`
+	KnownProcs  *ebpf.MapSpec `ebpf:"known_procs"`
 	LostEvents  *ebpf.MapSpec `ebpf:"lost_events"`
 	Sites       *ebpf.MapSpec `ebpf:"sites"`
 	Stacks      *ebpf.MapSpec `ebpf:"stacks"`
@@ -335,6 +337,7 @@ type requestMaps struct {
 	Events      *ebpf.Map `ebpf:"events"`
 	FcgiParams  *ebpf.Map `ebpf:"fcgi_params"`
 	IoPending   *ebpf.Map `ebpf:"io_pending"`
+	KnownProcs  *ebpf.Map `ebpf:"known_procs"`
 	LostEvents  *ebpf.Map `ebpf:"lost_events"`
 	Sites       *ebpf.Map `ebpf:"sites"`
 	Stacks      *ebpf.Map `ebpf:"stacks"`
@@ -349,6 +352,7 @@ func (m *requestMaps) Close() error {
 		m.Events,
 		m.FcgiParams,
 		m.IoPending,
+		m.KnownProcs,
 		m.LostEvents,
 		m.Sites,
 		m.Stacks,

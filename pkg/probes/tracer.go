@@ -32,6 +32,9 @@ type Options struct {
 // thousand requests of slack if the agent stalls.
 const DefaultRingBytes = 8 << 20
 
+// maxKnown is the size of the known_procs map (TUSK_MAX_THREADS).
+const maxKnown = 16384
+
 // maxDeepDepth is TUSK_MAX_FRAMES in bpf/headers/tusk.h.
 const maxDeepDepth = 128
 
@@ -55,6 +58,11 @@ type Tracer struct {
 	multiErr  error
 	perSiteIO bool
 	ioSpec    *ebpf.CollectionSpec // for loadPerSiteIO
+
+	// knownMu guards known, the PIDs put in the known_procs map. Not t.mu:
+	// the event loop uses it, and t.mu is held while uprobes detach.
+	knownMu sync.Mutex
+	known   map[uint32]bool
 
 	hookMu    sync.RWMutex
 	hookNames [maxSites]string // site → iohooks.Hook.Name, for decoding I/O events
@@ -86,6 +94,7 @@ func Load(opts Options) (*Tracer, error) {
 		sites:    slotTable{what: "USDT site", max: maxSites},
 		binaries: slotTable{what: "PHP binary", max: maxBinaries},
 		ioSites:  map[ioKey]*ioSite{},
+		known:    map[uint32]bool{},
 	}
 	if err := spec.LoadAndAssign(&t.objs, nil); err != nil {
 		if errors.Is(err, os.ErrPermission) || errors.Is(err, ebpf.ErrNotSupported) {
@@ -351,4 +360,34 @@ func loadShared(spec *ebpf.CollectionSpec, to any, shared map[string]*ebpf.Map, 
 func (t *Tracer) ForgetThread(tid uint32) {
 	_ = t.objs.Threads.Delete(tid)
 	_ = t.objs.Stacks.Delete(tid)
+}
+
+// MarkKnown records that the agent has named process pid (read it from
+// /proc): its requests stop waking the agent at once. Until then the first
+// request of a process does, so that a short-lived worker is read before it
+// exits.
+func (t *Tracer) MarkKnown(pid uint32) {
+	t.knownMu.Lock()
+	defer t.knownMu.Unlock()
+	if t.known[pid] {
+		return
+	}
+	if len(t.known) >= maxKnown { // Forget calls were missed; the BPF map is an LRU anyway
+		clear(t.known)
+	}
+	if err := t.objs.KnownProcs.Put(pid, uint8(1)); err == nil {
+		t.known[pid] = true
+	}
+}
+
+// ForgetProcess drops the kernel-side state of a process that exited: its
+// thread (php-fpm workers and php-cli are single-threaded) and MarkKnown.
+func (t *Tracer) ForgetProcess(pid uint32) {
+	t.ForgetThread(pid)
+	t.knownMu.Lock()
+	defer t.knownMu.Unlock()
+	if t.known[pid] {
+		delete(t.known, pid)
+		_ = t.objs.KnownProcs.Delete(pid)
+	}
 }

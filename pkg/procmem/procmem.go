@@ -6,6 +6,7 @@ package procmem
 import (
 	"bufio"
 	"fmt"
+	"io"
 	"os"
 	"strconv"
 	"strings"
@@ -19,13 +20,25 @@ func LoadBias(procRoot string, pid int, firstVaddr uint64) (uint64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("pid %d: %w", pid, err)
 	}
-	exe = strings.TrimSuffix(exe, " (deleted)")
 	f, err := os.Open(fmt.Sprintf("%s/%d/maps", procRoot, pid))
 	if err != nil {
 		return 0, fmt.Errorf("pid %d: %w", pid, err)
 	}
 	defer f.Close()
-	sc := bufio.NewScanner(f)
+	bias, err := loadBias(f, strings.TrimSuffix(exe, " (deleted)"), firstVaddr)
+	if err != nil {
+		return 0, fmt.Errorf("pid %d: %w", pid, err)
+	}
+	return bias, nil
+}
+
+// loadBias finds, in a maps file, the first mapping of exe at file offset 0
+// (the process can map its executable again elsewhere; the loader's comes
+// first unless it does so below it, which misleads only reads of its own
+// memory). Lines longer than 1 MiB are an error; the file's length is the
+// kernel's to bound (one line per mapping, vm.max_map_count).
+func loadBias(r io.Reader, exe string, firstVaddr uint64) (uint64, error) {
+	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for sc.Scan() {
 		// start-end perms offset dev inode path
@@ -43,14 +56,17 @@ func LoadBias(procRoot string, pid int, firstVaddr uint64) (uint64, error) {
 		}
 		addr, err := strconv.ParseUint(start, 16, 64)
 		if err != nil {
-			return 0, fmt.Errorf("pid %d: bad maps line %q", pid, sc.Text())
+			return 0, fmt.Errorf("bad maps line %q", sc.Text())
+		}
+		if addr < firstVaddr {
+			return 0, fmt.Errorf("%s is mapped at %#x, below its link address %#x", exe, addr, firstVaddr)
 		}
 		return addr - firstVaddr, nil
 	}
 	if err := sc.Err(); err != nil {
-		return 0, fmt.Errorf("pid %d: read maps: %w", pid, err)
+		return 0, fmt.Errorf("read maps: %w", err)
 	}
-	return 0, fmt.Errorf("pid %d: %s is not mapped at file offset 0", pid, exe)
+	return 0, fmt.Errorf("%s is not mapped at file offset 0", exe)
 }
 
 // Read copies len(buf) bytes at addr in pid's memory.

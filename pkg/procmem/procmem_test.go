@@ -3,6 +3,7 @@ package procmem
 import (
 	"os"
 	"os/exec"
+	"strings"
 	"testing"
 
 	"github.com/tusk-php/tusk/pkg/phpbin"
@@ -63,4 +64,48 @@ func TestErrorsNameThePID(t *testing.T) {
 	if err := Read("/proc", 1<<30, 0, make([]byte, 1)); err == nil {
 		t.Fatal("want an error for a PID that does not exist")
 	}
+}
+
+const sampleMaps = `55d0c0a00000-55d0c0b00000 r--p 00000000 fe:00 1234   /usr/sbin/php-fpm8.2
+55d0c0b00000-55d0c1000000 r-xp 00100000 fe:00 1234   /usr/sbin/php-fpm8.2
+7f0000000000-7f0000001000 rw-p 00000000 00:00 0 
+7ffc00000000-7ffc00021000 rw-p 00000000 00:00 0      [stack]
+`
+
+func TestLoadBiasFromMaps(t *testing.T) {
+	bias, err := loadBias(strings.NewReader(sampleMaps), "/usr/sbin/php-fpm8.2", 0)
+	if err != nil || bias != 0x55d0c0a00000 {
+		t.Fatalf("bias %#x, %v", bias, err)
+	}
+	if _, err := loadBias(strings.NewReader(sampleMaps), "/usr/sbin/php-fpm8.2", 0x55d0c0b00000); err == nil {
+		t.Fatal("a mapping below the link address gave a bias")
+	}
+	if _, err := loadBias(strings.NewReader(sampleMaps), "/usr/bin/php", 0); err == nil {
+		t.Fatal("an executable that is not mapped gave a bias")
+	}
+	long := "1000-2000 r--p 00000000 fe:00 1 /" + strings.Repeat("a", 2<<20) + "\n" + sampleMaps
+	if _, err := loadBias(strings.NewReader(long), "/usr/sbin/php-fpm8.2", 0); err == nil {
+		t.Fatal("a 2 MiB line was read through")
+	}
+}
+
+// FuzzLoadBias: whatever a maps file holds (a process names its own
+// mappings' files), loadBias returns a bias from one of its lines or an
+// error, never a wrapped-around address.
+func FuzzLoadBias(f *testing.F) {
+	for _, seed := range loadBiasSeeds() {
+		f.Add(seed[0].(string), seed[1].(string), seed[2].(uint64))
+	}
+	f.Fuzz(func(t *testing.T, maps, exe string, firstVaddr uint64) {
+		bias, err := loadBias(strings.NewReader(maps), exe, firstVaddr)
+		if err != nil {
+			return
+		}
+		if bias+firstVaddr < firstVaddr {
+			t.Fatalf("bias %#x wraps around with first vaddr %#x", bias, firstVaddr)
+		}
+		if exe == "" || !strings.Contains(maps, exe) {
+			t.Fatalf("bias %#x for %q, which the maps do not name", bias, exe)
+		}
+	})
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/tusk-php/tusk/pkg/phpbin"
 	"github.com/tusk-php/tusk/pkg/procmem"
 	"github.com/tusk-php/tusk/pkg/trace"
+	"github.com/tusk-php/tusk/tests/stack"
 )
 
 const fpmBinary = "/usr/sbin/php-fpm8.2"
@@ -156,4 +157,28 @@ func ourPrograms(t *testing.T) []string {
 		}
 	}
 	return ours
+}
+
+// TestPIDOptionTracesOnlyThatMaster: the probes sit on the binary, so they
+// fire in every php-fpm that runs it; pointed at one master (--pid), the
+// agent keeps the requests of that master's workers only.
+func TestPIDOptionTracesOnlyThatMaster(t *testing.T) {
+	s := startFixture(t, stack.StackOptions{})
+	other := startFixture(t, stack.StackOptions{})
+	a := startAgent(t, s)
+	if code, _ := get(t, other, "/status.php?code=201"); code != 201 {
+		t.Fatalf("other master: HTTP %d", code)
+	}
+	if code, _ := get(t, s, "/status.php?code=200"); code != 200 {
+		t.Fatalf("HTTP %d", code)
+	}
+	a.waitTraces(t, trace.Query{StatusCode: 200}, 1)
+	a.waitSettled(t, 1) // the other master's request came first: its trace would be in by now
+	sums, err := a.client.Search(t.Context(), trace.Query{Limit: trace.MaxLimit})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sums) != 1 || sums[0].StatusCode != 200 {
+		t.Fatalf("want only the request of master %d traced, got %+v", s.FPM.MasterPID, sums)
+	}
 }

@@ -1,0 +1,50 @@
+package assemble
+
+import (
+	"strings"
+	"unicode/utf8"
+
+	"github.com/tusk-php/tusk/pkg/trace"
+)
+
+// Strings in traces come from PHP's memory and the client's request line:
+// function and class names may hold any byte from 0x80 up (PHP allows them
+// in identifiers), URIs and SQL text any byte at all. Consumers need UTF-8
+// — OTLP's protobuf encoder refuses a whole export request over one bad
+// string, Prometheus panics on a bad label — so every trace leaves the
+// assembler valid, bad bytes shown as U+FFFD.
+
+func validString(s string) string {
+	if utf8.ValidString(s) {
+		return s
+	}
+	return strings.ToValidUTF8(s, "\uFFFD")
+}
+
+func validAttributes(a trace.Attributes) {
+	for k, v := range a {
+		if s, ok := v.(string); ok {
+			a[k] = validString(s)
+		}
+		if vk := validString(k); vk != k {
+			delete(a, k)
+			a[vk] = v
+		}
+	}
+}
+
+// validTrace replaces invalid UTF-8 in every string of t.
+func validTrace(t *trace.Trace) {
+	t.Service, t.Pool, t.Host = validString(t.Service), validString(t.Pool), validString(t.Host)
+	t.Method, t.Path = validString(t.Method), validString(t.Path)
+	for i := range t.Spans {
+		s := &t.Spans[i]
+		s.Name = validString(s.Name)
+		s.Status.Message = validString(s.Status.Message)
+		validAttributes(s.Attributes)
+		for j := range s.Events {
+			s.Events[j].Name = validString(s.Events[j].Name)
+			validAttributes(s.Events[j].Attributes)
+		}
+	}
+}
