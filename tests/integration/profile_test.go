@@ -136,10 +136,11 @@ func TestFunctionSearchFindsTheRequestsThatBurn(t *testing.T) {
 		t.Fatal(err)
 	}
 	// /calls.php was sampled (it is in its own {main}), just never in burn.
+	// A request's profile is stored a little after its trace: wait for both.
 	calls := agentapi.FunctionTracesQuery{Function: "{main}", File: filepath.Join(app, "calls.php"), Traces: q.Traces}
-	if got, err := a.client.FunctionTraces(t.Context(), calls); err != nil || len(got.Traces) == 0 ||
+	if got := a.waitFunctionTraces(t, calls, 1); len(got.Traces) == 0 ||
 		slices.ContainsFunc(got.Traces, func(h agentapi.FunctionTrace) bool { return h.Path != "/calls.php" }) {
-		t.Errorf("{main} of calls.php: %+v %v", got, err)
+		t.Errorf("{main} of calls.php: %+v", got)
 	}
 
 	for file, want := range map[string]int{filepath.Join(app, "burn.php"): 2, filepath.Join(app, "nowhere.php"): 0} {
