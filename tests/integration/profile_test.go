@@ -110,12 +110,18 @@ func TestFunctionSearchFindsTheRequestsThatBurn(t *testing.T) {
 	s := startFixture(t, stack.StackOptions{FPMIniArgs: jitOn})
 	a := startAgent(t, s, "--profile-hz", "499")
 	start := time.Now().Add(-time.Second)
-	for _, path := range []string{"/burn.php?ms=150", "/calls.php?n=200000", "/burn.php?ms=300", "/calls.php?n=200000", "/sleep.php?ms=50"} {
+	// With the JIT on, /calls.php (200k calls, its maximum) runs ~2 ms: one
+	// sample period at 499 Hz. Eight of them make a PHP sample certain enough.
+	paths := []string{"/burn.php?ms=150", "/burn.php?ms=300", "/sleep.php?ms=50"}
+	for range 8 {
+		paths = append(paths, "/calls.php?n=200000")
+	}
+	for _, path := range paths {
 		if code, body := get(t, s, path); code != 200 {
 			t.Fatalf("GET %s: HTTP %d %s", path, code, body)
 		}
 	}
-	a.waitTraces(t, trace.Query{Start: start}, 5)
+	a.waitTraces(t, trace.Query{Start: start}, len(paths))
 	q := agentapi.FunctionTracesQuery{Function: "burn", Traces: trace.Query{Start: start, End: time.Now().Add(time.Minute)}}
 
 	resp := a.waitFunctionTraces(t, q, 2)
@@ -141,6 +147,16 @@ func TestFunctionSearchFindsTheRequestsThatBurn(t *testing.T) {
 	if got := a.waitFunctionTraces(t, calls, 1); len(got.Traces) == 0 ||
 		slices.ContainsFunc(got.Traces, func(h agentapi.FunctionTrace) bool { return h.Path != "/calls.php" }) {
 		t.Errorf("{main} of calls.php: %+v", got)
+		for _, sum := range a.waitTraces(t, trace.Query{Start: start, PathPrefix: "/calls.php"}, 2) {
+			fg, err := a.client.TraceProfile(t.Context(), sum.TraceID, 50)
+			if err != nil {
+				t.Errorf("profile of %s: %v", sum.TraceID, err)
+				continue
+			}
+			for _, n := range fg.Nodes {
+				t.Logf("  %s level %d %s (%s) %d", sum.TraceID, n.Level, n.Label, n.File, n.Value)
+			}
+		}
 	}
 
 	for file, want := range map[string]int{filepath.Join(app, "burn.php"): 2, filepath.Join(app, "nowhere.php"): 0} {
