@@ -3,11 +3,10 @@ package usdt
 import (
 	"flag"
 	"fmt"
-	"os"
-	"path/filepath"
 	"slices"
-	"strings"
 	"testing"
+
+	"github.com/tusk-php/tusk/pkg/internal/fuzzseed"
 )
 
 var updateSeeds = flag.Bool("update-seeds", false, "rewrite testdata/fuzz seed corpora")
@@ -36,7 +35,7 @@ func TestWriteFuzzSeeds(t *testing.T) {
 		"other-owner":         {slices.Concat(rawNote("GNU", 3, []byte{1, 2, 3}), good), true, false, false},
 		"unsupported-operand": {sdtNote(8, 1, 2, 3, "php", "x", "8@sym+16(%rip) 8@(%rax,%rbx,8)"), true, false, false},
 	}
-	writeSeeds(t, "FuzzParseNotes", noteSeeds)
+	fuzzseed.Write(t, "FuzzParseNotes", noteSeeds)
 
 	argSeeds := map[string][]any{
 		"x86-index":    {"8@(%rax,%rbx,8)", false},
@@ -55,31 +54,5 @@ func TestWriteFuzzSeeds(t *testing.T) {
 			argSeeds[fmt.Sprintf("php-fpm8.2-%s-%d", p.Name, len(seen))] = []any{p.RawArgs, false}
 		}
 	}
-	writeSeeds(t, "FuzzParseArgs", argSeeds)
-}
-
-func writeSeeds(t *testing.T, fuzzName string, seeds map[string][]any) {
-	dir := filepath.Join("testdata", "fuzz", fuzzName)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	for name, values := range seeds {
-		var b strings.Builder
-		b.WriteString("go test fuzz v1\n")
-		for _, v := range values {
-			switch v := v.(type) {
-			case []byte:
-				fmt.Fprintf(&b, "[]byte(%q)\n", v)
-			case string:
-				fmt.Fprintf(&b, "string(%q)\n", v)
-			case bool:
-				fmt.Fprintf(&b, "bool(%v)\n", v)
-			default:
-				t.Fatalf("seed %s: no corpus encoding for %T", name, v)
-			}
-		}
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(b.String()), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	fuzzseed.Write(t, "FuzzParseArgs", argSeeds)
 }
