@@ -80,7 +80,13 @@ func (l *eventLoop) run(ctx context.Context) {
 			l.asm.Add(ev, l.now)
 			l.events.Add(1)
 		case errors.Is(err, os.ErrDeadlineExceeded):
-			n = 0 // look at the clock now
+			// The flush is due even if the clock says it is a little early:
+			// epoll's timeout is whole milliseconds, rounded down, so the
+			// deadline fires up to 1 ms before nextFlush. Waiting for the
+			// clock instead spun on zero-timeout polls for that last
+			// millisecond of every 50: 2.5% of a CPU with PHP idle.
+			l.tick(time.Now())
+			n = 0 // and check ctx below
 		case errors.Is(err, ringbuf.ErrClosed):
 			return
 		default:
