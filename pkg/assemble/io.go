@@ -356,24 +356,47 @@ func (a *Assembler) callSite(frames []profile.Frame) (profile.Frame, bool) {
 	return profile.Frame{}, false
 }
 
+// siteString is "Class::method (file:line)".
 func siteString(f profile.Frame) string {
-	return fmt.Sprintf("%s (%s:%d)", f.Name(), f.File, f.Line)
+	var b strings.Builder
+	writeSite(&b, f)
+	return b.String()
+}
+
+// writeSite writes siteString(f), or only the name of a frame without a
+// file (an internal function), without the copies fmt would make: the
+// agent does this for every frame of every I/O call's stack.
+func writeSite(b *strings.Builder, f profile.Frame) {
+	b.Grow(len(f.Class) + len(f.Function) + len(f.File) + 16)
+	if f.Class != "" {
+		b.WriteString(f.Class)
+		b.WriteString("::")
+	}
+	b.WriteString(f.Function)
+	if f.File == "" {
+		return
+	}
+	b.WriteString(" (")
+	b.WriteString(f.File)
+	b.WriteByte(':')
+	var digits [20]byte
+	b.Write(strconv.AppendInt(digits[:0], int64(f.Line), 10))
+	b.WriteByte(')')
 }
 
 func stackTrace(frames []profile.Frame) string {
 	var b strings.Builder
-	for _, f := range frames {
-		if b.Len() > 0 {
+	for i, f := range frames {
+		if i > 0 {
 			b.WriteByte('\n')
 		}
-		if f.File == "" {
-			b.WriteString(f.Name())
-			continue
-		}
-		b.WriteString(siteString(f))
+		writeSite(&b, f)
 	}
 	return b.String()
 }
+
+// ioSpanAttributes is how many attributes an I/O span usually gets.
+const ioSpanAttributes = 14
 
 // ioSpans turns a request's I/O calls into client spans under parent (the
 // request span or the innermost deep-mode span around the call) and flags
@@ -392,6 +415,9 @@ func (a *Assembler) ioSpans(root *trace.Span, fnSpans []trace.Span, calls []*ioC
 			Kind:          trace.KindClient,
 			StartUnixNano: a.opts.Clock.Wall(c.start),
 			Status:        trace.Status{Code: trace.StatusUnset},
+			// A SQL span has about a dozen attributes: sized once, the map
+			// does not grow (and copy) twice on the way.
+			Attributes: make(trace.Attributes, ioSpanAttributes),
 		}
 		if c.end > c.start {
 			s.DurationNano = int64(c.end - c.start)
@@ -416,10 +442,11 @@ func (a *Assembler) ioSpans(root *trace.Span, fnSpans []trace.Span, calls []*ioC
 		default:
 			shape := a.describeSQL(&s, c)
 			if shape != "" && hasSite {
-				k := shape + "\x00" + siteString(site)
+				at := siteString(site)
+				k := shape + "\x00" + at
 				g := groups[k]
 				if g == nil {
-					g = &group{shape: shape, site: siteString(site)}
+					g = &group{shape: shape, site: at}
 					groups[k] = g
 				}
 				g.idx = append(g.idx, len(spans))
@@ -480,8 +507,8 @@ func enclosingSpan(rootID trace.SpanID, fnSpans []trace.Span, start, end int64) 
 // describeSQL names a SQL span and returns the statement's shape.
 func (a *Assembler) describeSQL(s *trace.Span, c *ioCall) string {
 	text, cut := ioattr.TruncateSQL(c.text, a.opts.SQLMaxLength)
-	op := ioattr.SQLOperation(c.text)
-	table := ioattr.SQLTable(c.text)
+	facts := ioattr.DescribeSQL(c.text)
+	op, table := facts.Operation, facts.Table
 	switch {
 	case op != "" && table != "":
 		s.Name = op + " " + table
@@ -517,9 +544,8 @@ func (a *Assembler) describeSQL(s *trace.Span, c *ioCall) string {
 	if c.text == "" || c.truncated {
 		return "" // the shape of a cut statement is not comparable
 	}
-	shape := ioattr.NormalizeSQL(c.text)
-	s.SetAttr(trace.AttrQueryShape, shape)
-	return shape
+	s.SetAttr(trace.AttrQueryShape, facts.Shape)
+	return facts.Shape
 }
 
 func (a *Assembler) describeHTTP(s *trace.Span, c *ioCall) {

@@ -28,9 +28,13 @@ func NormalizeSQL(stmt string) string { return normalize(stmt, mysqlDialect) }
 func NormalizeSQLFor(system, stmt string) string { return normalize(stmt, dialectFor(system)) }
 
 func normalize(stmt string, d dialect) string {
-	toks := lexSQL(stmt, d)
+	return normalizeTokens(lexSQL(stmt, d), len(stmt))
+}
+
+// normalizeTokens renders the tokens of a statement of size bytes.
+func normalizeTokens(toks []token, size int) string {
 	r := renderer{toks: toks, match: matchParens(toks)}
-	r.b.Grow(len(stmt))
+	r.b.Grow(size)
 	r.write(0, len(toks))
 	return r.b.String()
 }
@@ -202,8 +206,9 @@ var dmlVerbs = map[string]bool{"SELECT": true, "INSERT": true, "UPDATE": true, "
 // or "" if the statement does not start with one. For "WITH … AS (…) SELECT" it is the main
 // statement's verb (SELECT), not WITH. The keyword is returned as written, as OpenTelemetry recommends
 // ("select" stays "select"); it is recognised case-insensitively.
-func SQLOperation(stmt string) string {
-	toks := lexSQL(stmt, mysqlDialect)
+func SQLOperation(stmt string) string { return sqlOperation(lexSQL(stmt, mysqlDialect)) }
+
+func sqlOperation(toks []token) string {
 	i := 0
 	for i < len(toks) && toks[i].kind == tokPunct && toks[i].text == "(" {
 		i++
@@ -212,11 +217,10 @@ func SQLOperation(stmt string) string {
 		return ""
 	}
 	word := toks[i].text
-	upper := strings.ToUpper(word)
-	if !sqlOperations[upper] {
+	if !isKeyword(sqlOperations, word) {
 		return ""
 	}
-	if upper == "WITH" {
+	if strings.EqualFold(word, "WITH") {
 		// The main statement is the first DML verb outside the CTEs' parentheses.
 		depth := 0
 		for _, t := range toks[i+1:] {
@@ -225,7 +229,7 @@ func SQLOperation(stmt string) string {
 				depth++
 			case t.kind == tokPunct && t.text == ")":
 				depth--
-			case depth == 0 && t.kind == tokWord && dmlVerbs[strings.ToUpper(t.text)]:
+			case depth == 0 && t.kind == tokWord && isKeyword(dmlVerbs, t.text):
 				return t.text
 			}
 		}
@@ -254,8 +258,9 @@ var notTables = map[string]bool{
 // posts and "SELECT * FROM (SELECT * FROM t) x" gives t. INSERT and REPLACE without INTO work too.
 // A qualified name keeps its qualifier (wp.wp_posts); quotes are removed (`wp`.`wp_posts` gives
 // wp.wp_posts). "" when no table is found (SELECT 1, SELECT … FROM DUAL, CALL p()).
-func SQLTable(stmt string) string {
-	toks := lexSQL(stmt, mysqlDialect)
+func SQLTable(stmt string) string { return sqlTable(lexSQL(stmt, mysqlDialect)) }
+
+func sqlTable(toks []token) string {
 	best, bestDepth := "", -1
 	depth := 0
 	for i, t := range toks {
@@ -271,14 +276,13 @@ func SQLTable(stmt string) string {
 		if t.kind != tokWord || (bestDepth >= 0 && depth >= bestDepth) {
 			continue
 		}
-		upper := strings.ToUpper(t.text)
 		after := i + 1
 		switch {
-		case tableKeywords[upper]:
-		case upper == "INSERT" || upper == "REPLACE":
+		case isKeyword(tableKeywords, t.text):
+		case strings.EqualFold(t.text, "INSERT") || strings.EqualFold(t.text, "REPLACE"):
 			// INSERT [LOW_PRIORITY|DELAYED|HIGH_PRIORITY] [IGNORE] t (MySQL lets INTO out).
 			j := after
-			for j < len(toks) && toks[j].kind == tokWord && tableSkip[strings.ToUpper(toks[j].text)] {
+			for j < len(toks) && toks[j].kind == tokWord && isKeyword(tableSkip, toks[j].text) {
 				j++
 			}
 			if j < len(toks) && toks[j].kind == tokWord && strings.EqualFold(toks[j].text, "INTO") {
@@ -296,7 +300,7 @@ func SQLTable(stmt string) string {
 
 // tableName reads a possibly qualified, possibly quoted table name at toks[i], after skipping modifiers.
 func tableName(toks []token, i int) string {
-	for i < len(toks) && toks[i].kind == tokWord && tableSkip[strings.ToUpper(toks[i].text)] {
+	for i < len(toks) && toks[i].kind == tokWord && isKeyword(tableSkip, toks[i].text) {
 		i++
 	}
 	var parts []string
@@ -305,7 +309,7 @@ func tableName(toks []token, i int) string {
 		var part string
 		switch t.kind {
 		case tokWord:
-			if notTables[strings.ToUpper(t.text)] || t.text[0] == '@' || t.text[0] == '$' {
+			if isKeyword(notTables, t.text) || t.text[0] == '@' || t.text[0] == '$' {
 				return ""
 			}
 			part = t.text

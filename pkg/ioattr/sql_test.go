@@ -232,3 +232,45 @@ func BenchmarkNormalizeSQL(b *testing.B) {
 		NormalizeSQL(stmt)
 	}
 }
+
+// wordpressStatements are statements a WordPress front page sends, for
+// benchmarks of what the assembler does per SQL span.
+var wordpressStatements = []string{
+	"SELECT option_value FROM wp_options WHERE option_name = 'WPLANG' LIMIT 1",
+	"SELECT wp_posts.ID FROM wp_posts WHERE 1=1 AND ((wp_posts.post_type = 'post' AND (wp_posts.post_status = 'publish'))) ORDER BY wp_posts.post_date DESC LIMIT 0, 10",
+	"SELECT t.*, tt.*, tr.object_id FROM wp_terms AS t INNER JOIN wp_term_taxonomy AS tt ON t.term_id = tt.term_id INNER JOIN wp_term_relationships AS tr ON tr.term_taxonomy_id = tt.term_taxonomy_id WHERE tt.taxonomy IN ('category', 'post_tag', 'post_format') AND tr.object_id IN (1, 5, 7, 9) ORDER BY t.name ASC",
+	"SELECT post_id, meta_key, meta_value FROM wp_postmeta WHERE post_id IN (1,5,7,9) ORDER BY meta_id ASC",
+	"SET NAMES 'utf8mb4' COLLATE 'utf8mb4_unicode_520_ci'",
+}
+
+func BenchmarkDescribeSQLWordPress(b *testing.B) {
+	for b.Loop() {
+		for _, stmt := range wordpressStatements {
+			DescribeSQL(stmt)
+		}
+	}
+}
+
+func TestDescribeSQLAgreesWithItsParts(t *testing.T) {
+	stmts := append([]string{"", "select 1", "WITH x AS (SELECT 1) UPDATE t SET a=1", "insert ignore into `wp`.`t` values (1),(2)", "CALL p()"}, wordpressStatements...)
+	for _, stmt := range stmts {
+		got := DescribeSQL(stmt)
+		want := SQLFacts{SQLOperation(stmt), SQLTable(stmt), NormalizeSQL(stmt)}
+		if got != want {
+			t.Errorf("DescribeSQL(%q) = %+v, want %+v", stmt, got, want)
+		}
+	}
+}
+
+func TestKeywordSetsFitIsKeyword(t *testing.T) {
+	for _, set := range []map[string]bool{sqlOperations, dmlVerbs, tableKeywords, tableSkip, notTables, unaryContext} {
+		for k := range set {
+			if len(k) > longestKeyword || k != strings.ToUpper(k) {
+				t.Errorf("keyword %q: longer than %d or not upper case, isKeyword would miss it", k, longestKeyword)
+			}
+			if !isKeyword(set, strings.ToLower(k)) {
+				t.Errorf("isKeyword(%q) = false", strings.ToLower(k))
+			}
+		}
+	}
+}

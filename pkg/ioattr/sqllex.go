@@ -273,7 +273,7 @@ func afterOperand(toks []token) bool {
 	}
 	switch p := toks[len(toks)-1]; p.kind {
 	case tokWord:
-		return !unaryContext[strings.ToUpper(p.text)]
+		return !isKeyword(unaryContext, p.text)
 	case tokPunct:
 		return p.text == ")" || p.text == "]"
 	default:
