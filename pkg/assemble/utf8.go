@@ -23,8 +23,11 @@ func validString(s string) string {
 
 func validAttributes(a trace.Attributes) {
 	for k, v := range a {
-		if s, ok := v.(string); ok {
-			a[k] = validString(s)
+		if s, ok := v.(string); ok && !utf8.ValidString(s) {
+			// Only then: storing a string in the map boxes it anew, an
+			// allocation per attribute of every span.
+			v = validString(s)
+			a[k] = v
 		}
 		if vk := validString(k); vk != k {
 			delete(a, k)

@@ -44,3 +44,19 @@ func TestTracesAreValidUTF8(t *testing.T) {
 		}
 	}
 }
+
+// An attribute whose key and value are both invalid must come out with both
+// repaired (the key is re-inserted with the repaired value, not the old one).
+func TestValidAttributesRepairsKeyAndValueTogether(t *testing.T) {
+	a := trace.Attributes{"k\xff": "v\xfe", "ok": "fine", "n": int64(3)}
+	validAttributes(a)
+	want := trace.Attributes{"k\uFFFD": "v\uFFFD", "ok": "fine", "n": int64(3)}
+	if len(a) != len(want) {
+		t.Fatalf("got %q", a)
+	}
+	for k, v := range want {
+		if a[k] != v {
+			t.Errorf("%q = %q, want %q (all: %q)", k, a[k], v, a)
+		}
+	}
+}
