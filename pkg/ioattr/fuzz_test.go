@@ -70,6 +70,9 @@ func FuzzSQLOperationTable(f *testing.F) {
 			t.Fatalf("SQLTable(%q) = %q", stmt, table)
 		}
 		_ = SQLSpanName(stmt)
+		if got, want := DescribeSQL(stmt), (SQLFacts{SQLOperation(stmt), SQLTable(stmt), NormalizeSQL(stmt)}); got != want {
+			t.Fatalf("DescribeSQL(%q) = %+v, its parts say %+v", stmt, got, want)
+		}
 	})
 }
 
