@@ -63,9 +63,9 @@ func (t *Tracer) decodeEvent(raw []byte) (events.Event, error) {
 			Depth:    r.Depth,
 			Line:     r.Line,
 			Flags:    r.Flags,
-			Function: cString(r.Function[:]),
-			Class:    cString(r.Class[:]),
-			File:     cString(r.File[:]),
+			Function: t.names.cString(r.Function[:]),
+			Class:    t.names.cString(r.Class[:]),
+			File:     t.names.cString(r.File[:]),
 		}, nil
 	case events.KindException:
 		r, err := view[requestExceptionEvent](raw)

@@ -64,6 +64,10 @@ type Tracer struct {
 	knownMu sync.Mutex
 	known   map[uint32]bool
 
+	// names interns the names of deep-mode events (decodeEvent, on the
+	// event loop's goroutine).
+	names *interner
+
 	hookMu    sync.RWMutex
 	hookNames [maxSites]string // site → iohooks.Hook.Name, for decoding I/O events
 }
@@ -95,6 +99,7 @@ func Load(opts Options) (*Tracer, error) {
 		binaries: slotTable{what: "PHP binary", max: maxBinaries},
 		ioSites:  map[ioKey]*ioSite{},
 		known:    map[uint32]bool{},
+		names:    &interner{},
 	}
 	if err := spec.LoadAndAssign(&t.objs, nil); err != nil {
 		if errors.Is(err, os.ErrPermission) || errors.Is(err, ebpf.ErrNotSupported) {
