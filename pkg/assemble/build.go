@@ -1,9 +1,10 @@
 package assemble
 
 import (
+	"cmp"
 	"fmt"
 	"path"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/tusk-php/tusk/pkg/events"
@@ -174,8 +175,8 @@ func (a *Assembler) functionSpans(rootID trace.SpanID, fns []*events.Function) (
 	for _, f := range fns {
 		ids[f.Seq] = trace.NewSpanID()
 	}
-	sorted := append([]*events.Function(nil), fns...)
-	sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].Start < sorted[j].Start })
+	sorted := slices.Clone(fns)
+	slices.SortStableFunc(sorted, func(x, y *events.Function) int { return cmp.Compare(x.Start, y.Start) })
 	spans := make([]trace.Span, 0, len(sorted))
 	bySeq := make(map[uint32]int, len(sorted))
 	orphans := 0
