@@ -112,6 +112,9 @@ func runAgent(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if gcPercent, memoryLimit := tuneGC(); gcPercent > 0 || memoryLimit > 0 {
+		log.Debug("garbage collector tuned (GOGC / GOMEMLIMIT override)", "gcPercent", gcPercent, "memoryLimitBytes", memoryLimit)
+	}
 	if addr := os.Getenv("TUSK_DEBUG_PPROF"); addr != "" {
 		// Profiling the agent itself: net/http/pprof on a separate,
 		// unauthenticated listener, so only when asked for.
