@@ -135,9 +135,14 @@ func (a *Agent) applyChange(c discover.Change) {
 		}
 		a.loop.processGone(uint32(p.PID))
 	}
+	// The whole table first: attachBinary reads a new binary's function
+	// tables in its php-fpm master (ioSource), which may come after one of
+	// its workers in PID order (PIDs wrap).
 	for _, p := range c.Added {
 		a.processes[p.PID] = p
 		delete(a.unscanned, p.PID)
+	}
+	for _, p := range c.Added {
 		b := a.binaries[p.BinaryID]
 		if b == nil {
 			b = a.attachBinary(p)
@@ -207,9 +212,37 @@ func (a *Agent) attachBinary(p discover.Process) *binaryState {
 	return b
 }
 
-// attachIO finds the I/O functions in p's memory (the engine's function
-// tables, libcurl's exports) and hooks them for every process of the binary.
-// Called with a.mu held.
+// ioSource picks the process whose memory attachIO reads for the binary p
+// runs. A php-fpm worker runs whatever PHP it is sent, and PHP with FFI or
+// a memory-safety bug can rewrite the engine's function tables to point a
+// "handler" anywhere. The master loads the extensions and fills the tables
+// before it forks the workers, which share them, and it never runs a
+// request: its tables are the ones to trust. So: the worker's master when it
+// is known, from the process table or, when only workers are traced
+// (--pid of a worker), from /proc if the parent is a php-fpm master of the
+// same binary. Otherwise (CLI, other SAPIs, no master in sight) p itself.
+// Either way phpfuncs refuses handlers outside the PHP binary and its
+// extensions. Called with a.mu held.
+func (a *Agent) ioSource(p discover.Process) discover.Process {
+	if p.Role != discover.RoleFPMWorker {
+		return p
+	}
+	isMaster := func(m discover.Process) bool {
+		return m.PID == p.PPID && m.Role == discover.RoleFPMMaster && m.BinaryID == p.BinaryID
+	}
+	if m, ok := a.processes[p.PPID]; ok && isMaster(m) {
+		return m
+	}
+	if m, err := discover.Lookup(discover.Options{ProcRoot: a.procRoot}, p.PPID); err == nil && isMaster(*m) {
+		return *m
+	}
+	return p
+}
+
+// attachIO finds the I/O functions in the memory of the binary's php-fpm
+// master, or of p (ioSource): the engine's function tables, libcurl's
+// exports. It hooks them for every process of the binary. Called with a.mu
+// held.
 func (a *Agent) attachIO(b *binaryState, p discover.Process) {
 	if !a.cfg.IO.Enabled {
 		b.ioReason = "disabled in the configuration (io.enabled)"
@@ -225,14 +258,16 @@ func (a *Agent) attachIO(b *binaryState, p discover.Process) {
 		return
 	}
 	start := time.Now()
-	found, err := phpfuncs.Resolve(a.procRoot, p.PID, b.info, offs, iohooks.PHPNames())
+	src := a.ioSource(p)
+	found, rejected, err := phpfuncs.Resolve(a.procRoot, src.PID, b.info, offs, iohooks.PHPNames())
 	if err != nil {
-		b.ioReason = fmt.Sprintf("reading PHP's function tables in PID %d: %v", p.PID, err)
+		b.ioReason = fmt.Sprintf("reading PHP's function tables in PID %d: %v", src.PID, err)
 		a.log.Warn("I/O hooks unavailable", "binary", p.Exe, "reason", b.ioReason)
 		return
 	}
 	for lib, syms := range iohooks.LibrarySymbols() {
-		libFound, err := phpfuncs.ResolveLibrarySymbols(a.procRoot, p.PID, lib, syms)
+		// From the library's ELF exports, not from the process's memory.
+		libFound, err := phpfuncs.ResolveLibrarySymbols(a.procRoot, src.PID, lib, syms)
 		if err != nil {
 			a.log.Debug("library symbols", "library", lib, "error", err)
 		}
@@ -240,9 +275,14 @@ func (a *Agent) attachIO(b *binaryState, p discover.Process) {
 			found[name] = h
 		}
 	}
-	if h, err := phpfuncs.ResolveStreamOpener(a.procRoot, p.PID, b.info, iohooks.StreamWrapperSymbol, iohooks.StreamOpener); err == nil {
+	h, err := phpfuncs.ResolveStreamOpener(a.procRoot, src.PID, b.info, iohooks.StreamWrapperSymbol, iohooks.StreamOpener)
+	var refused *phpfuncs.Rejected
+	switch {
+	case err == nil:
 		found[iohooks.StreamOpener] = h
-	} else {
+	case errors.As(err, &refused):
+		rejected = append(rejected, *refused)
+	default:
 		a.log.Debug("http stream wrapper", "error", err)
 	}
 	var targets []probes.IOTarget
@@ -252,21 +292,35 @@ func (a *Agent) attachIO(b *binaryState, p discover.Process) {
 		}
 	}
 	b.io = b.attachment.AttachIO(targets)
+	var reasons []string
 	var missing []string
 	for _, e := range b.io.Failed {
 		missing = append(missing, e.Error())
 	}
 	if len(missing) > 0 {
-		b.ioReason = "some hooks failed: " + strings.Join(missing, "; ")
-	} else if len(targets) == 0 {
-		b.ioReason = "none of mysqli, PDO, curl, redis, memcached is loaded"
+		reasons = append(reasons, "some hooks failed: "+strings.Join(missing, "; "))
+	} else if len(targets) == 0 && len(rejected) == 0 {
+		reasons = append(reasons, "none of mysqli, PDO, curl, redis, memcached is loaded")
+	}
+	if len(rejected) > 0 {
+		// Not a PHP engine as shipped: a forged table, or an extension
+		// that points handlers at code outside itself. Once per binary.
+		var what []string
+		for _, r := range rejected {
+			what = append(what, r.Error())
+		}
+		refusedText := fmt.Sprintf("refused %d handler(s) read from PID %d (%s) that are not code of the PHP binary or a PHP extension: %s",
+			len(rejected), src.PID, src.Role, strings.Join(what, "; "))
+		reasons = append(reasons, refusedText)
+		a.log.Warn("I/O hooks refused", "binary", p.Exe, "pid", src.PID, "role", src.Role.String(), "refused", strings.Join(what, "; "))
 	}
 	if b.io.PerSiteReason != "" {
 		// Still traced, but each hook is its own uprobe: slower to detach.
-		b.ioReason = strings.TrimPrefix(b.ioReason+"; ", "; ") + "one uprobe per hook: " + b.io.PerSiteReason
+		reasons = append(reasons, "one uprobe per hook: "+b.io.PerSiteReason)
 	}
-	a.log.Info("I/O hooks", "binary", p.Exe, "attached", len(b.io.Attached), "failed", len(b.io.Failed),
-		"uprobeMulti", b.io.Multi(), "took", time.Since(start).Round(time.Millisecond))
+	b.ioReason = strings.Join(reasons, "; ")
+	a.log.Info("I/O hooks", "binary", p.Exe, "pid", src.PID, "role", src.Role.String(), "attached", len(b.io.Attached), "failed", len(b.io.Failed),
+		"refused", len(rejected), "uprobeMulti", b.io.Multi(), "took", time.Since(start).Round(time.Millisecond))
 }
 
 // markIdleBinaries notes binaries no process runs any more. Called with a.mu.

@@ -148,6 +148,13 @@ func status(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	printCapabilities(stdout, st.Capabilities)
 	for _, b := range st.Binaries {
 		fmt.Fprintf(stdout, "\n%s  PHP %s %s  zts=%v dtrace=%v  mode=%s\n  %s\n", b.Path, b.Version, b.SAPI, b.ZTS, b.DTrace, b.Mode, b.ModeReason)
+		if b.Mode != "none" || len(b.IOHooks) > 0 || b.IOReason != "" {
+			fmt.Fprintf(stdout, "  I/O hooks: %d", len(b.IOHooks))
+			if b.IOReason != "" {
+				fmt.Fprintf(stdout, " (%s)", b.IOReason)
+			}
+			fmt.Fprintln(stdout)
+		}
 		if b.DeepAvailable {
 			fmt.Fprintln(stdout, "  deep mode: available")
 		} else if b.DeepReason != "" {

@@ -120,10 +120,11 @@ func TestResolvesAndProbesAPHPFPMWorker(t *testing.T) {
 	var times []time.Duration
 	for range 5 {
 		start := time.Now()
-		got, err = Resolve("/proc", pid, info, offs, names)
+		var refused []Rejected
+		got, refused, err = Resolve("/proc", pid, info, offs, names)
 		times = append(times, time.Since(start))
-		if err != nil {
-			t.Fatal(err)
+		if err != nil || len(refused) > 0 {
+			t.Fatal(err, refused)
 		}
 	}
 	t.Logf("Resolve of %d names on php-fpm worker %d: first %v, then %v", len(names), pid, times[0], times[1:])
@@ -259,9 +260,9 @@ func TestResolvesAndProbesAPHPFPMWorker(t *testing.T) {
 	// the tables (before, only compiler_globals did). Same answer. The
 	// master, which never runs a request, shares the tables and mappings.
 	for _, p := range []int{pid, fpm.MasterPID} {
-		again, err := Resolve("/proc", p, info, offs, names)
-		if err != nil {
-			t.Fatalf("pid %d: %v", p, err)
+		again, refused, err := Resolve("/proc", p, info, offs, names)
+		if err != nil || len(refused) > 0 {
+			t.Fatalf("pid %d: %v %+v", p, err, refused)
 		}
 		for name, h := range got {
 			if a := again[name]; a.Addr != h.Addr || a.FileOffset != h.FileOffset || a.Module != h.Module {
@@ -288,7 +289,7 @@ func TestMapFilesUprobeOutlivesTheProcess(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := Resolve("/proc", pid, info, offs, []string{"file_get_contents"})
+	got, _, err := Resolve("/proc", pid, info, offs, []string{"file_get_contents"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -31,6 +31,8 @@ type mapsFile struct {
 	pid      int
 	list     []mapping
 	opened   map[uint64]string // start → open path already checked
+	exe      *mapping          // the PHP binary's first mapping (phpBinary)
+	exeDone  bool
 }
 
 // maxMapsBytes bounds what is read of a maps file. A php-fpm worker's is

@@ -89,7 +89,16 @@ func TestPlacesHandlersInFileMappings(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := handlers(maps, map[string]uint64{
+	if err := os.Symlink("/usr/sbin/php-fpm8.2", filepath.Join(root, "77", "exe")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, "77/root/usr/lib/php/20220829/redis.so"), fakeSharedObject(t, elfSym{"get_module", 0x40, true}), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, "77/map_files/55d0c0a00000-55d0c0c00000"), fakeELF(t, elfSpec{loadSize: 0x400000}), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got, rejected, err := handlers(maps, map[string]uint64{
 		"file_get_contents": 0x55d0c0a12340,
 		"redis::get":        0x7f2a1c025b70,
 		"heap":              0x55d0c1000010, // not executable
@@ -109,6 +118,10 @@ func TestPlacesHandlersInFileMappings(t *testing.T) {
 	if len(got) != len(want) {
 		t.Errorf("got %+v", got)
 	}
+	// The others are not code: refused, each with its reason.
+	if len(rejected) != 4 {
+		t.Errorf("refused %+v, want heap, data, anon, unmapped", rejected)
+	}
 	for name, h := range want {
 		if got[name] != h {
 			t.Errorf("%s:\n got %+v\nwant %+v", name, got[name], h)
@@ -117,7 +130,7 @@ func TestPlacesHandlersInFileMappings(t *testing.T) {
 
 	// A deleted file is only reachable through map_files: the path now
 	// names another file, or none.
-	_, err = handlers(maps, map[string]uint64{"gone": 0x7f2a1d000100})
+	_, _, err = handlers(maps, map[string]uint64{"gone": 0x7f2a1d000100})
 	if err == nil || !strings.Contains(err.Error(), "deleted") {
 		t.Errorf("err = %v, want the deleted file refused", err)
 	}

@@ -9,7 +9,10 @@
 // executor_globals points at them once a process has started a request;
 // before that (the master, a fresh worker) compiler_globals does. The walk reads a few
 // dozen kilobytes of the process's memory and checks what it reads: garbage
-// memory yields ErrImplausible, never a hang or a huge allocation.
+// memory yields ErrImplausible, never a hang or a huge allocation. Since a
+// process can forge its tables, every handler is also checked to be the
+// start of a function of the PHP binary or of a PHP extension (Rejected):
+// the agent reads php-fpm's master, which runs no PHP request, when it can.
 package phpfuncs
 
 import (
@@ -17,6 +20,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/tusk-php/tusk/pkg/phpbin"
@@ -49,31 +53,36 @@ type Handler struct {
 // names as given. A name that is not an internal function of the process
 // (extension not loaded, typo, user function) is absent from the result.
 //
+// The addresses come from the process's memory, which the process can
+// forge: a handler is returned only if it lies in executable code of the
+// PHP binary or of a PHP extension (see Rejected); the others are returned
+// as rejected, sorted by name, for the caller to report.
+//
 // Errors: the process is gone or its memory unreadable (errors from the
 // /proc files, fs.ErrNotExist when the process has exited), or the tables
 // make no sense (ErrImplausible).
-func Resolve(procRoot string, pid int, info *phpbin.Info, offs *phpoffsets.Offsets, names []string) (map[string]Handler, error) {
+func Resolve(procRoot string, pid int, info *phpbin.Info, offs *phpoffsets.Offsets, names []string) (map[string]Handler, []Rejected, error) {
 	if info == nil {
-		return nil, errors.New("phpfuncs: no binary info")
+		return nil, nil, errors.New("phpfuncs: no binary info")
 	}
 	if info.ZTS {
-		return nil, fmt.Errorf("phpfuncs: %s is a thread-safe (ZTS) build: executor_globals lives in TLS, not supported", info.Path)
+		return nil, nil, fmt.Errorf("phpfuncs: %s is a thread-safe (ZTS) build: executor_globals lives in TLS, not supported", info.Path)
 	}
 	eg, ok := info.Symbols["executor_globals"]
 	if !ok {
-		return nil, fmt.Errorf("phpfuncs: %s defines no executor_globals", info.Path)
+		return nil, nil, fmt.Errorf("phpfuncs: %s defines no executor_globals", info.Path)
 	}
 	l, err := newLayout(offs)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	bias, err := procmem.LoadBias(procRoot, pid, info.LinkBase())
 	if err != nil {
-		return nil, fmt.Errorf("phpfuncs: %w", err)
+		return nil, nil, fmt.Errorf("phpfuncs: %w", err)
 	}
 	maps, err := readMaps(procRoot, pid)
 	if err != nil {
-		return nil, fmt.Errorf("phpfuncs: %w", err)
+		return nil, nil, fmt.Errorf("phpfuncs: %w", err)
 	}
 	g := globals{eg: eg.Value + bias}
 	if cg, ok := info.Symbols["compiler_globals"]; ok {
@@ -81,27 +90,38 @@ func Resolve(procRoot string, pid int, info *phpbin.Info, offs *phpoffsets.Offse
 	}
 	addrs, err := resolveHandlers(procMem{procRoot, pid}, g, l, names)
 	if err != nil {
-		return nil, fmt.Errorf("phpfuncs: pid %d: %w", pid, err)
+		return nil, nil, fmt.Errorf("phpfuncs: pid %d: %w", pid, err)
 	}
 	return handlers(maps, addrs)
 }
 
 // handlers places addresses in the process's file mappings. An address
-// outside every executable file mapping is dropped: nothing to attach to.
-func handlers(maps *mapsFile, addrs map[string]uint64) (map[string]Handler, error) {
+// that is not executable code of the PHP binary or of a PHP extension is
+// rejected (maps.hookable).
+func handlers(maps *mapsFile, addrs map[string]uint64) (map[string]Handler, []Rejected, error) {
 	out := make(map[string]Handler, len(addrs))
+	var rejected []Rejected
 	for name, addr := range addrs {
-		m := maps.find(addr)
-		if m == nil || !m.exec() || !m.file() {
+		reason, err := maps.hookable(addr)
+		if err != nil {
+			return nil, nil, fmt.Errorf("phpfuncs: pid %d: %s: %w", maps.pid, name, err)
+		}
+		if reason != "" {
+			r := Rejected{Name: name, Addr: addr, Reason: reason}
+			if m := maps.find(addr); m != nil && m.file() {
+				r.Module = m.path
+			}
+			rejected = append(rejected, r)
 			continue
 		}
 		h, err := maps.handler(name, addr)
 		if err != nil {
-			return nil, fmt.Errorf("phpfuncs: pid %d: %w", maps.pid, err)
+			return nil, nil, fmt.Errorf("phpfuncs: pid %d: %w", maps.pid, err)
 		}
 		out[name] = h
 	}
-	return out, nil
+	slices.SortFunc(rejected, func(a, b Rejected) int { return strings.Compare(a.Name, b.Name) })
+	return out, rejected, nil
 }
 
 // procMem reads a live process's memory.
@@ -120,6 +140,13 @@ func (p procMem) ReadAt(addr uint64, buf []byte) error {
 // matches libcurl.so.4.8.0, not libcurl-gnutls.so.4) that defines each
 // symbol. A library that is not mapped, or a symbol it does not define, is
 // absent from the result.
+//
+// Nothing here comes from the process's memory: the kernel's maps say which
+// file is mapped where, and the offsets are those the file's own ELF export
+// table gives the symbols. A hostile process can at most choose which file
+// named lib<name>.so* the agent reads, and a uprobe then lands on the entry
+// of a function that file exports under the asked name, never at an offset
+// of the process's choosing: no hookable check is needed.
 func ResolveLibrarySymbols(procRoot string, pid int, libBaseName string, symbols []string) (map[string]Handler, error) {
 	maps, err := readMaps(procRoot, pid)
 	if err != nil {

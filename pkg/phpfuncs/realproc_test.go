@@ -2,6 +2,9 @@ package phpfuncs
 
 import (
 	"debug/elf"
+	"encoding/binary"
+	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,6 +15,7 @@ import (
 
 	"github.com/tusk-php/tusk/pkg/phpbin"
 	"github.com/tusk-php/tusk/pkg/phpoffsets"
+	"github.com/tusk-php/tusk/pkg/procmem"
 )
 
 const phpCLI = "/usr/bin/php8.2"
@@ -59,10 +63,10 @@ func TestResolvesInARealPHP(t *testing.T) {
 	pid := startPHPCLI(t)
 	names := []string{"fread", "fwrite", "file_get_contents", "strlen", "pdo::query", "pdostatement::execute", "mysqli_query", "mysqli::query", "nosuchfunction", "nosuchclass::query", "pdo::nosuchmethod"}
 	start := time.Now()
-	got, err := Resolve("/proc", pid, info, offs, names)
+	got, refused, err := Resolve("/proc", pid, info, offs, names)
 	elapsed := time.Since(start)
-	if err != nil {
-		t.Fatal(err)
+	if err != nil || len(refused) > 0 {
+		t.Fatal(err, refused)
 	}
 	t.Logf("Resolve of %d names in php-cli: %v", len(names), elapsed)
 	for _, n := range names {
@@ -109,6 +113,132 @@ func TestResolvesInARealPHP(t *testing.T) {
 	if got["mysqli::query"].Addr != got["mysqli_query"].Addr {
 		t.Errorf("mysqli::query at %#x, mysqli_query at %#x: want the same handler", got["mysqli::query"].Addr, got["mysqli_query"].Addr)
 	}
+}
+
+// TestForgedTablesInARealPHPAreRefused does to a running php-cli what PHP
+// code with FFI, or a memory-safety bug, can do to a worker: it rewrites
+// mysqli_query's zend_function so that its handler is libc's getpid,
+// PDOStatement::execute's so that it points one byte into its real handler
+// in pdo.so, and the http:// stream wrapper's opener to getpid too. Resolve
+// refuses the three, and still returns the untouched handlers
+// (mysqli::query has its own zend_function).
+func TestForgedTablesInARealPHPAreRefused(t *testing.T) {
+	needRoot(t)
+	info, err := phpbin.Inspect(phpCLI)
+	if err != nil {
+		t.Skipf("needs %s: %v", phpCLI, err)
+	}
+	offs, err := phpoffsets.Lookup(info.MajorMinor(), info.Machine)
+	if err != nil {
+		t.Skip(err)
+	}
+	pid := startPHPCLI(t)
+	names := []string{"mysqli_query", "mysqli::query", "pdo::query", "pdostatement::execute", "fread"}
+	before, refused, err := Resolve("/proc", pid, info, offs, names)
+	if err != nil || len(refused) > 0 || len(before) != len(names) {
+		t.Fatalf("before forging: %v, refused %+v, %d of %d found", err, refused, len(before), len(names))
+	}
+	libc, err := ResolveLibrarySymbols("/proc", pid, "libc.so", []string{"getpid"})
+	if err != nil || libc["getpid"].Addr == 0 {
+		t.Fatalf("libc getpid: %+v, %v", libc, err)
+	}
+	getpid := libc["getpid"]
+
+	// Find mysqli_query's zend_function as Resolve does, and overwrite its
+	// handler in the process.
+	l, err := newLayout(offs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bias, err := procmem.LoadBias("/proc", pid, info.LinkBase())
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &walker{mem: procMem{"/proc", pid}, l: l}
+	functions, classes, err := w.tables(globals{eg: info.Symbols["executor_globals"].Value + bias, cg: info.Symbols["compiler_globals"].Value + bias})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bs, err := w.buckets(functions, "function table")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ptrs, err := w.lookup(bs, []string{"mysqli_query"})
+	if err != nil || ptrs["mysqli_query"] == 0 {
+		t.Fatalf("mysqli_query's zend_function: %v, %v", ptrs, err)
+	}
+	mem, err := os.OpenFile(fmt.Sprintf("/proc/%d/mem", pid), os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mem.Close()
+	forge := func(addr, value uint64) {
+		t.Helper()
+		var b [8]byte
+		binary.LittleEndian.PutUint64(b[:], value)
+		if _, err := mem.WriteAt(b[:], int64(addr)); err != nil {
+			t.Fatalf("write %#x at %#x: %v", value, addr, err)
+		}
+	}
+	forge(ptrs["mysqli_query"]+l.fnHandler, getpid.Addr)
+	// PDOStatement::execute one byte into its real handler, in pdo.so: an
+	// extension, but the middle of an instruction.
+	cbs, err := w.buckets(classes, "class table")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ce, err := w.lookup(cbs, []string{"pdostatement"})
+	if err != nil || ce["pdostatement"] == 0 {
+		t.Fatalf("pdostatement: %v, %v", ce, err)
+	}
+	mbs, err := w.buckets(ce["pdostatement"]+l.ceFunctionTable, "methods")
+	if err != nil {
+		t.Fatal(err)
+	}
+	execute, err := w.lookup(mbs, []string{"execute"})
+	if err != nil || execute["execute"] == 0 {
+		t.Fatalf("pdostatement::execute: %v, %v", execute, err)
+	}
+	forge(execute["execute"]+l.fnHandler, before["pdostatement::execute"].Addr+1)
+	// php_stream_http_wrapper.wops->create_stream (the opener): wops is in
+	// relro, which /proc/<pid>/mem writes all the same.
+	wops, err := w.readPtr(info.Symbols["php_stream_http_wrapper"].Value + bias)
+	if err != nil {
+		t.Fatal(err)
+	}
+	forge(wops, getpid.Addr)
+
+	got, refused, err := Resolve("/proc", pid, info, offs, names)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range refused {
+		t.Logf("refused: %v", r.Error())
+	}
+	if len(refused) != 2 || refused[0].Name != "mysqli_query" || refused[0].Addr != getpid.Addr ||
+		refused[0].Module != getpid.Module || !strings.Contains(refused[0].Reason, "get_module") {
+		t.Fatalf("refused %+v, want mysqli_query in %s and pdostatement::execute", refused, getpid.Module)
+	}
+	if r := refused[1]; r.Name != "pdostatement::execute" || r.Module != before[r.Name].Module ||
+		!strings.Contains(r.Reason, "not where a function starts") {
+		t.Errorf("refused %+v, want pdostatement::execute one byte into its handler", r)
+	}
+	for _, n := range []string{"mysqli_query", "pdostatement::execute"} {
+		if _, ok := got[n]; ok {
+			t.Errorf("the forged %s was returned", n)
+		}
+	}
+	for _, n := range []string{"mysqli::query", "pdo::query", "fread"} {
+		if got[n] != before[n] {
+			t.Errorf("%s: %+v, before forging %+v", n, got[n], before[n])
+		}
+	}
+	_, err = ResolveStreamOpener("/proc", pid, info, "php_stream_http_wrapper", "http")
+	var r *Rejected
+	if !errors.As(err, &r) || r.Addr != getpid.Addr || r.Module != getpid.Module {
+		t.Errorf("forged stream opener: %v", err)
+	}
+	t.Logf("stream opener: %v", err)
 }
 
 func TestResolvesLibrarySymbols(t *testing.T) {
@@ -181,11 +311,15 @@ func checkCodeMatchesFile(t *testing.T, pid int, h Handler) {
 	if _, err := fd.ReadAt(file, int64(h.FileOffset)); err != nil {
 		t.Fatal(err)
 	}
-	// A uprobe already on the function (another tracer, or the agent in a
-	// test running beside this one) shows as int3 at its first byte.
+	// A uprobe already on the function (another tracer, or an agent running
+	// beside this test) shows as int3 at its first byte, and one on the
+	// next function (zim_Memcached_getByKey follows memcached::get's 16
+	// bytes) as int3 further on.
 	const int3 = 0xcc
-	if mem[0] == int3 && runtime.GOARCH == "amd64" {
-		mem[0] = file[0]
+	for i := range mem {
+		if mem[i] == int3 && runtime.GOARCH == "amd64" {
+			mem[i] = file[i]
+		}
 	}
 	if string(mem) != string(file) {
 		t.Errorf("%s: memory at %#x is % x, %s at %#x is % x", h.Name, h.Addr, mem, h.OpenPath, h.FileOffset, file)

@@ -14,6 +14,9 @@ import (
 // field is the opener (main/php_streams.h, unchanged since PHP 5). Hooking
 // it catches only http(s):// opens, where hooking file_get_contents or fopen
 // would trap on every local file too. name labels the result.
+//
+// The opener is read from the process's memory: one outside the PHP binary
+// and PHP extensions is refused with an error wrapping a *Rejected.
 func ResolveStreamOpener(procRoot string, pid int, info *phpbin.Info, wrapperSymbol, name string) (Handler, error) {
 	sym, ok := info.Symbols[wrapperSymbol]
 	if !ok {
@@ -31,15 +34,14 @@ func ResolveStreamOpener(procRoot string, pid int, info *phpbin.Info, wrapperSym
 	if err != nil {
 		return Handler{}, fmt.Errorf("phpfuncs: %w", err)
 	}
-	found, err := handlers(maps, map[string]uint64{name: opener})
+	found, rejected, err := handlers(maps, map[string]uint64{name: opener})
 	if err != nil {
 		return Handler{}, err
 	}
-	h, ok := found[name]
-	if !ok {
-		return Handler{}, fmt.Errorf("phpfuncs: pid %d: %s's opener %#x is not in an executable file mapping: %w", pid, wrapperSymbol, opener, ErrImplausible)
+	if len(rejected) > 0 {
+		return Handler{}, fmt.Errorf("phpfuncs: pid %d: %s's opener: %w", pid, wrapperSymbol, &rejected[0])
 	}
-	return h, nil
+	return found[name], nil
 }
 
 // streamOpener reads the opener of the php_stream_wrapper at wrapper:

@@ -88,9 +88,9 @@ func resolveAllHooks(t *testing.T, info *phpbin.Info) []IOTarget {
 	if err != nil {
 		t.Fatal(err)
 	}
-	found, err := phpfuncs.Resolve("/proc", pid, info, offs, iohooks.PHPNames())
-	if err != nil {
-		t.Fatal(err)
+	found, refused, err := phpfuncs.Resolve("/proc", pid, info, offs, iohooks.PHPNames())
+	if err != nil || len(refused) > 0 {
+		t.Fatal(err, refused)
 	}
 	for lib, syms := range iohooks.LibrarySymbols() {
 		libFound, err := phpfuncs.ResolveLibrarySymbols("/proc", pid, lib, syms)
