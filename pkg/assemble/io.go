@@ -2,6 +2,7 @@ package assemble
 
 import (
 	"fmt"
+	"math"
 	"net"
 	"net/url"
 	"path"
@@ -116,7 +117,7 @@ func (ps *procState) resolveFrames(refs []events.FrameRef) []profile.Frame {
 			out = append(out, profile.Frame{Function: "[unknown]"})
 			continue
 		}
-		f := profile.Frame{Function: s.Function, Class: s.Class, File: s.File, Line: int(r.Line)}
+		f := profile.Frame{Function: s.Function, Class: s.Class, File: s.File, Line: frameLine(r.Line)}
 		if f.Function == "" && s.User {
 			f.Function = "include " + path.Base(f.File)
 			script = len(out)
@@ -127,6 +128,17 @@ func (ps *procState) resolveFrames(refs []events.FrameRef) []profile.Frame {
 		out[script].Function = "{main}"
 	}
 	return out
+}
+
+// frameLine is a frame's line as the walker read it from the frame's
+// opline, which the PHP process owns: a value no PHP file has (past int32,
+// where the profile codec stops) is a forged or stale opline, shown as no
+// line rather than stored in a profile that would not decode.
+func frameLine(line uint32) int {
+	if line > math.MaxInt32 {
+		return 0
+	}
+	return int(line)
 }
 
 // subject is the object an I/O call acts on: $this for a method, the first

@@ -67,3 +67,29 @@ func TestPIDsUntilProcessGone(t *testing.T) {
 		t.Fatalf("after ProcessGone: PIDs %v, Processes %d, %d traces", pids, h.a.Processes(), len(h.traces))
 	}
 }
+
+// A frame's line comes from an opline in the PHP process's memory: a forged
+// one (2^32-1) is shown as no line, so the request's profile still encodes
+// into something the profile codec decodes.
+func TestForgedLineKeepsTheProfileDecodable(t *testing.T) {
+	h := newHarness(t)
+	var samples []profile.Sample
+	h.a.opts.Profile = func(_ *trace.Trace, s []profile.Sample) { samples = append(samples, s...) }
+	frames := []events.FrameRef{{Func: 1, Name: 2, Line: 0xffffffff}, {Func: 3, Name: 4, Line: 1 << 31}, {Func: 3, Name: 4, Line: 1<<31 - 1}}
+	h.add(start(), &events.Symbol{Header: hdr(reqStart), Func: 1, Name: 2, Function: "f"},
+		&events.Symbol{Header: hdr(reqStart), Func: 3, Name: 4, Function: "g", User: true, File: "/x.php"},
+		&events.Sample{Header: hdr(reqStart + ms), Frames: frames}, end(reqStart+30*ms, 200))
+	h.settle()
+	if len(samples) != 1 || len(samples[0].Stack) != 3 {
+		t.Fatalf("samples %+v", samples)
+	}
+	lines := []int{samples[0].Stack[0].Line, samples[0].Stack[1].Line, samples[0].Stack[2].Line} // root first
+	if !slices.Equal(lines, []int{1<<31 - 1, 0, 0}) {
+		t.Errorf("lines %v", lines)
+	}
+	p := profile.NewProfile(0)
+	p.Add(samples[0].Stack, profile.Labels{}, 1)
+	if _, err := profile.Decode(profile.Encode(p)); err != nil {
+		t.Fatal(err)
+	}
+}
