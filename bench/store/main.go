@@ -48,7 +48,7 @@ var (
 	capPhase   = flag.Float64("cap-phase", 0.25, "size-cap phase: write this fraction of -traces into a store capped at 1/4 of what they need (0: skip)")
 	cpuProfile = flag.String("cpuprofile", "", "write a CPU profile of the ingest and query phases to this file")
 	explainTop = flag.Int("explain", 3, "print SQLite's plan for this many of the slowest query shapes")
-	backlog    = flag.Int("backlog", 2*store.DefaultBatchSize, "most traces added but not yet written before the bench waits (the agent never waits: it drops at store.DefaultQueueSize)")
+	backlog    = flag.Int("backlog", 2*store.DefaultBatchSize, "most traces added but not yet written before the bench waits (the agent never waits: it drops when store.DefaultQueueSize traces or DefaultQueueBytes wait)")
 )
 
 // Goals from the issue "Benchmarks and reliability".
@@ -347,7 +347,8 @@ func queryPhase(s *store.Store, rep *report, ids []trace.TraceID, now time.Time)
 }
 
 // explain prints, for the slowest query shapes, their latency and SQLite's
-// plan for their slowest instance, through a read-only connection of our own.
+// plan for their slowest instance (Store.SearchPlan: the plan of the SELECT
+// the store runs for it, after its own range planning).
 func explain(s *store.Store, rep *report) {
 	type agg struct {
 		shape string

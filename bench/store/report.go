@@ -3,6 +3,8 @@ package main
 import (
 	"fmt"
 	"time"
+
+	"github.com/tusk-php/tusk/pkg/store"
 )
 
 type report struct {
@@ -56,7 +58,8 @@ func (r *report) print() {
 	row("ingest, spans/s", fmt.Sprintf("%.0f spans/s", float64(f.spans)/f.wall.Seconds()), "—")
 	row("ingest CPU per trace: process / store only", fmt.Sprintf("%.0f µs / %.0f µs", float64(f.cpu.Microseconds())/float64(f.traces), storeCPU), "—")
 	row("store-only CPU-bound ceiling", fmt.Sprintf("%.0f traces/s per core", 1e6/storeCPU), "—")
-	row("Go heap of a full Add queue (10000 traces)", fmt.Sprintf("%.0f MiB", r.heapPerTrace*10000/(1<<20)), "—")
+	row("Add queue bound: traces / estimated bytes", fmt.Sprintf("%d / %.0f MiB (%.1f KiB heap/trace)",
+		store.DefaultQueueSize, mib(store.DefaultQueueBytes), r.heapPerTrace/1024), "—")
 	row("dropped while writing", fmt.Sprintf("%d", f.dropped), "0")
 	row("DB size (file + WAL) / per trace", fmt.Sprintf("%.0f MiB / %.0f B", mib(r.fullBytes), perTrace), "—")
 	row("search p50 / p95", fmt.Sprintf("%s / %s", ms(r.search.pct(50)), ms(r.search.pct(95))), "—")

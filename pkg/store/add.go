@@ -8,7 +8,8 @@ import (
 )
 
 // Add queues t to be written and returns at once; it never waits for the
-// disk. When the queue is full, or the store closed, t is counted in
+// disk. When the queue is full (Options.QueueSize traces, or
+// Options.QueueBytes of them), or the store closed, t is counted in
 // Stats().Dropped instead. The store owns t from now on: do not change it.
 func (s *Store) Add(t *trace.Trace) {
 	if t == nil {

@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"testing"
 	"time"
+
+	"github.com/tusk-php/tusk/pkg/trace"
 )
 
 func TestFlushWritesEverythingAddedBefore(t *testing.T) {
@@ -71,6 +73,39 @@ func TestAddDoesNotWaitForTheWriter(t *testing.T) {
 	st = s.Stats()
 	if st.Written+st.Dropped != 1000 || int64(st.Written) != countRows(t, s) {
 		t.Errorf("after the lock: %+v, %d rows; want Written+Dropped = 1000", st, countRows(t, s))
+	}
+	if held := s.queue.heldBytes(); held != 0 {
+		t.Errorf("the queue holds %d bytes after Flush", held)
+	}
+}
+
+// TestAddDropsOverQueueBytes: with the writer stuck, huge traces are
+// refused once their estimated size fills QueueBytes, long before
+// QueueSize; after Flush the budget is whole again.
+func TestAddDropsOverQueueBytes(t *testing.T) {
+	huge := hugeTrace(2000)
+	size := traceBytes(huge)
+	s := openTestStore(t, Options{QueueSize: 1000, QueueBytes: 3*size + size/2, BatchSize: 2, FlushInterval: time.Millisecond})
+	lock := holdWriteLock(t, s.Path())
+	for range 10 {
+		tr := *huge
+		tr.TraceID = trace.NewTraceID()
+		s.Add(&tr)
+	}
+	// Taken by the writer or not, the 3 accepted hold their bytes until
+	// written.
+	if st := s.Stats(); st.Dropped != 7 || s.queue.heldBytes() != 3*size {
+		t.Errorf("dropped %d of 10 traces of %d bytes, holding %d; want 7 dropped under a budget of %d",
+			st.Dropped, size, s.queue.heldBytes(), s.opts.QueueBytes)
+	}
+	if err := lock.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if st := s.Stats(); st.Written != 3 || s.queue.heldBytes() != 0 {
+		t.Errorf("after Flush: written %d, holding %d bytes; want 3 and 0", st.Written, s.queue.heldBytes())
 	}
 }
 

@@ -1,10 +1,15 @@
 package store
 
 import (
+	"bytes"
+	"compress/flate"
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -66,7 +71,7 @@ func BenchmarkAdd(b *testing.B) {
 func BenchmarkSearch(b *testing.B) {
 	const n = 100_000
 	path := filepath.Join(b.TempDir(), "traces.db")
-	s, err := Open(path, Options{Logger: slog.New(slog.DiscardHandler), QueueSize: n})
+	s, err := Open(path, Options{Logger: slog.New(slog.DiscardHandler), QueueSize: n, QueueBytes: 1 << 40})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -143,7 +148,7 @@ func BenchmarkSearch(b *testing.B) {
 func BenchmarkFunctionTraces(b *testing.B) {
 	const n = MaxFunctionSearchProfiles
 	path := filepath.Join(b.TempDir(), "traces.db")
-	s, err := Open(path, Options{Logger: slog.New(slog.DiscardHandler), QueueSize: n})
+	s, err := Open(path, Options{Logger: slog.New(slog.DiscardHandler), QueueSize: n, QueueBytes: 1 << 40})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -208,4 +213,140 @@ func BenchmarkFunctionTraces(b *testing.B) {
 			b.ReportMetric(float64(len(resp.Traces)), "results")
 		})
 	}
+}
+
+// BenchmarkSpansCodec compares the spans encodings on two sets of traces:
+// "fixtures" (traceMaker: ~20 PHP function spans, a few client spans) and
+// "call sites" (every span under the request a SQL, cache or HTTP call
+// with its statement and a 5-14 frame PHP stack, an N+1 loop in 30% of
+// requests: the shape of bench/store's generator and of the agent's
+// always-on traces). It reports the encoded bytes per trace; ns/op is per
+// trace. codec.go's choice quotes these numbers.
+func BenchmarkSpansCodec(b *testing.B) {
+	sets := map[string][]*trace.Trace{
+		"fixtures":   benchTraces(1000),
+		"call sites": callSiteTraces(1000),
+	}
+	codecs := []struct {
+		name   string
+		encode func([]trace.Span) []byte
+	}{
+		{"json+flate (format 1, before)", func(spans []trace.Span) []byte {
+			raw, err := json.Marshal(spans)
+			if err != nil {
+				b.Fatal(err)
+			}
+			return append([]byte{spansDeflateJSON}, deflated(b, raw, flate.BestSpeed)...)
+		}},
+		{"binary (format 3)", uncompressedSpans},
+		{"binary+flate (encodeSpans)", encodeSpans},
+	}
+	for _, setName := range []string{"fixtures", "call sites"} {
+		traces := sets[setName]
+		for _, c := range codecs {
+			b.Run(setName+"/encode/"+c.name, func(b *testing.B) {
+				b.ReportAllocs()
+				var size, n int
+				for b.Loop() {
+					size += len(c.encode(traces[n%len(traces)].Spans))
+					n++
+				}
+				b.ReportMetric(float64(size)/float64(n), "B/trace")
+			})
+		}
+		for _, c := range codecs {
+			blobs := make([][]byte, len(traces))
+			for i, tr := range traces {
+				blobs[i] = c.encode(tr.Spans)
+			}
+			b.Run(setName+"/decode/"+c.name, func(b *testing.B) {
+				b.ReportAllocs()
+				n := 0
+				for b.Loop() {
+					if _, err := decodeSpans(blobs[n%len(blobs)]); err != nil {
+						b.Fatal(err)
+					}
+					n++
+				}
+			})
+		}
+	}
+}
+
+// uncompressedSpans is encodeSpans without compression: spansBinary
+// whatever the size.
+func uncompressedSpans(spans []trace.Span) []byte {
+	e := spanEncoders.Get().(*spanEncoder)
+	defer e.release()
+	return bytes.Clone(e.encode(spans))
+}
+
+// deflated is blob DEFLATE compressed at level, with a pooled writer as
+// encodeSpans has.
+func deflated(b testing.TB, blob []byte, level int) []byte {
+	var buf bytes.Buffer
+	buf.Grow(len(blob)/3 + 16)
+	zw := benchFlateWriters[level]
+	if zw == nil {
+		zw, _ = flate.NewWriter(nil, level)
+		benchFlateWriters[level] = zw
+	}
+	zw.Reset(&buf)
+	zw.Write(blob)
+	if err := zw.Close(); err != nil {
+		b.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+var benchFlateWriters = map[int]*flate.Writer{}
+
+// callSiteTraces returns n traces of fixtures' requests whose inner spans
+// are all client calls with a statement and a PHP stack, as the agent's
+// always-on traces are.
+func callSiteTraces(n int) []*trace.Trace {
+	traces := benchTraces(n)
+	r := rand.New(rand.NewPCG(7, 7))
+	statements := []string{
+		"SELECT p.id, p.name, p.price, p.stock FROM product p INNER JOIN category c ON c.id = p.category_id WHERE p.id = %d AND c.visible = 1",
+		"SELECT wp_posts.* FROM wp_posts WHERE 1=1 AND wp_posts.ID = %d AND wp_posts.post_type = 'post' ORDER BY wp_posts.post_date DESC",
+		"UPDATE `orders` SET `status` = 'paid', `updated_at` = '2026-11-26 10:00:00' WHERE `id` = %d",
+		"GET laravel_cache:product:%d",
+	}
+	stack := func() string {
+		var sb strings.Builder
+		for i := range 5 + r.IntN(10) {
+			if i > 0 {
+				sb.WriteByte('\n')
+			}
+			fmt.Fprintf(&sb, "%s (/var/www/shop/vendor/package%d/src/Component/File%d.php:%d)",
+				fixtureFunctions[r.IntN(len(fixtureFunctions))], r.IntN(20), r.IntN(40), 10+r.IntN(900))
+		}
+		return sb.String()
+	}
+	for _, tr := range traces {
+		loopFrom, loopTo := len(tr.Spans), len(tr.Spans)
+		if r.IntN(10) < 3 {
+			loopFrom = 1 + r.IntN(5)
+			loopTo = min(len(tr.Spans), loopFrom+10+r.IntN(25))
+		}
+		var loopStack, loopStatement string
+		for i := 1; i < len(tr.Spans); i++ {
+			s := &tr.Spans[i]
+			s.Kind = trace.KindClient
+			st, statement := stack(), statements[r.IntN(len(statements))]
+			if i >= loopFrom && i < loopTo {
+				if loopStack == "" {
+					loopStack, loopStatement = st, statement
+				}
+				st, statement = loopStack, loopStatement
+				s.SetAttr(trace.AttrNPlusOne, true)
+			}
+			s.SetAttr(trace.AttrCodeStacktrace, st)
+			s.SetAttr(trace.AttrDBQueryText, fmt.Sprintf(statement, 1+r.IntN(100000)))
+			s.SetAttr(trace.AttrDBSystem, "mysql")
+			s.SetAttr(trace.AttrServerAddress, "mysql.internal")
+		}
+	}
+	return traces
 }

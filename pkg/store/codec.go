@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"compress/flate"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -18,58 +19,289 @@ import (
 // always writes the newest.
 const (
 	// spansDeflateJSON is the []trace.Span as JSON, raw DEFLATE compressed.
-	// JSON because the model already defines it (the API speaks it) and it
-	// decodes without a schema; DEFLATE because it is in the standard library
-	// and span JSON, full of repeated keys and file paths, shrinks ~5-10x.
+	// Written up to schema version 4; read only.
 	spansDeflateJSON byte = 1
-	// spansJSON is the []trace.Span as plain JSON, for small traces: a
-	// request span alone is a few hundred bytes, which DEFLATE shrinks by
-	// less than half while costing more CPU than the JSON encoding itself.
+	// spansJSON is the []trace.Span as plain JSON, for small traces.
+	// Written up to schema version 4; read only.
 	spansJSON byte = 2
+	// spansBinary is the binary encoding below. It replaced JSON + DEFLATE
+	// because encoding was most of the agent's CPU under load:
+	// encoding/json over the attribute maps ~45% of the ingest CPU, flate
+	// ~18% (bench/store profile). See encodeSpans for the numbers.
+	spansBinary byte = 3
+	// spansDeflateBinary is spansBinary, after its format byte, raw
+	// DEFLATE compressed; see encodeSpans for when.
+	spansDeflateBinary byte = 4
 )
 
-// compressFrom is the JSON size from which spans are compressed.
+// compressFrom is the binary size from which spans are compressed: a
+// request span alone (always-on mode, no calls) is a few hundred bytes,
+// which DEFLATE shrinks by less than half while costing several times
+// the encoding itself.
 const compressFrom = 1024
 
-// compressionLevel trades agent CPU for disk: BestSpeed compresses span JSON
-// nearly as well as the default level at a fraction of the cost.
-const compressionLevel = flate.BestSpeed
+// maxInflateRatio bounds what a compressed column may inflate to, as a
+// multiple of its size, so that a corrupt or hostile one cannot make a
+// reader allocate without limit (DEFLATE can expand ~1000x). encodeSpans
+// stores spans that compress better than this uncompressed, so every
+// column it writes decodes. Real spans compress 2-6x.
+const maxInflateRatio = 16
 
 // flate writers allocate ~600 KB each; reuse them across batches.
 var flateWriters = sync.Pool{New: func() any {
-	w, _ := flate.NewWriter(nil, compressionLevel) // level is valid: cannot fail
+	w, _ := flate.NewWriter(nil, flate.BestSpeed) // level is valid: cannot fail
 	return w
 }}
 
-var flateReaders sync.Pool
+// The binary format, after the format byte. Integers are varints
+// (encoding/binary): u = unsigned, s = signed (zigzag). A count is
+// u(n+1), or u(0) for a nil slice or map, so that what was nil comes back
+// nil and what was empty comes back empty.
+//
+//	spans   = count span*
+//	span    = id(8 bytes) parent str(name) str(kind) s(start - previous span's start)
+//	          s(duration) str(status code) str(status message) attrs events
+//	parent  = u(0): zero | u(1) id(8 bytes) | u(i+2): the id of span i, an earlier one
+//	events  = count (str(name) s(time - span's start) attrs)*
+//	attrs   = count (str(key) value)*
+//	value   = tag payload, by tag: valueNil, valueFalse, valueTrue: none;
+//	          valueInt: s(v); valueFloat: 8 bytes, IEEE 754 bits little endian
+//	          (NaN and ±Inf included); valueString: str
+//	str     = u(0) u(length) bytes: a new string, whose index is the number
+//	          of strings defined before it | u(i+1): string i again
+//
+// The string table is built while writing, so an attribute key, a file
+// path, a function name or the statement of an N+1 loop is written once per
+// trace however many spans repeat it; decoded spans share those strings.
+// Start times are deltas from the previous span's, small numbers for spans
+// in start order; all arithmetic wraps, so any int64 round-trips.
+const (
+	valueNil byte = iota
+	valueFalse
+	valueTrue
+	valueInt
+	valueFloat
+	valueString
+)
 
-// encodeSpans returns the spans column for spans.
-func encodeSpans(spans []trace.Span) ([]byte, error) {
-	raw, err := json.Marshal(spans)
-	if err != nil {
-		// An attribute JSON cannot carry (NaN, +Inf, an unexpected type) must
-		// not cost the whole trace: store it as text instead.
-		raw, err = json.Marshal(sanitizedSpans(spans))
-		if err != nil {
-			return nil, fmt.Errorf("encode spans: %w", err)
+// The fewest bytes a span, an event and an attribute take: one per field
+// (a string reference, a small varint, a nil count, a tag), 8 per id. The
+// decoder bounds each count by the bytes left over these, so a hostile
+// count cannot make it allocate more than the blob could describe.
+const (
+	minSpanBytes  = 8 + 9 // id, parent, name, kind, start, duration, status code and message, attrs, events
+	minEventBytes = 3     // name, time, attrs
+	minAttrBytes  = 2     // key, tag
+)
+
+// spanEncoder holds the per-trace tables of the binary encoding; encoders
+// are pooled so that a busy writer reuses their maps and buffer.
+type spanEncoder struct {
+	buf     []byte
+	strings map[string]uint64       // string -> index in the table
+	spanIDs map[trace.SpanID]uint64 // id -> index of the span that has it
+}
+
+// encoderMapLimit and encoderBufLimit: maps and buffers grown past these (a
+// 10,000-span trace) are dropped after use rather than kept, so that one
+// huge trace neither makes every later clear walk a huge table nor stays in
+// memory.
+const (
+	encoderMapLimit = 4096
+	encoderBufLimit = 1 << 20
+)
+
+var spanEncoders = sync.Pool{New: func() any {
+	return &spanEncoder{strings: map[string]uint64{}, spanIDs: map[trace.SpanID]uint64{}}
+}}
+
+// encodeSpans returns the spans column for spans: spansBinary, compressed
+// (spansDeflateBinary) from compressFrom bytes. The values it cannot carry
+// as they are (see spanEncoder.value) are stored as text; it never fails.
+//
+// Why compress (BenchmarkSpansCodec, per trace, 2 vCPU EPYC shared with
+// other work, load ~5; "call sites" is the shape of bench/store's traces,
+// SQL calls with their ~1 KB PHP stacks):
+//
+//	                     fixtures (21 spans)        call sites (21 spans)
+//	                     encode  decode  size       encode  decode  size
+//	JSON+flate (before)   95 µs  225 µs  1661 B     250 µs  660 µs   3929 B
+//	binary                10 µs   11 µs  2386 B      36 µs   32 µs  17366 B
+//	binary+flate          85 µs   59 µs  1301 B     165 µs  121 µs   3574 B
+//
+// DEFLATE (BestSpeed; HuffmanOnly is no faster) is most of the encoding's
+// CPU, but uncompressed rows cost SQLite nearly as much again in pages
+// written: bench/store writing 50k traces took 267-277 µs of store CPU per
+// trace uncompressed and 307-312 µs compressed (two runs each, same
+// machine), for 19.2 KB against 4.9 KB per trace on disk. The default
+// 1 GiB cap keeps 4x the history for ~14% more CPU.
+func encodeSpans(spans []trace.Span) []byte {
+	e := spanEncoders.Get().(*spanEncoder)
+	defer e.release()
+	raw := e.encode(spans)
+	if len(raw) < compressFrom {
+		return bytes.Clone(raw)
+	}
+	return deflateBinary(raw)
+}
+
+// encode returns the spansBinary column for spans, in e's buffer.
+func (e *spanEncoder) encode(spans []trace.Span) []byte {
+	e.buf = append(e.buf[:0], spansBinary)
+	e.count(len(spans), spans == nil)
+	var prevStart int64
+	for i := range spans {
+		s := &spans[i]
+		e.buf = append(e.buf, s.SpanID[:]...)
+		e.parent(s.ParentSpanID)
+		e.spanIDs[s.SpanID] = uint64(i)
+		e.str(s.Name)
+		e.str(string(s.Kind))
+		e.buf = binary.AppendVarint(e.buf, s.StartUnixNano-prevStart)
+		prevStart = s.StartUnixNano
+		e.buf = binary.AppendVarint(e.buf, s.DurationNano)
+		e.str(string(s.Status.Code))
+		e.str(s.Status.Message)
+		e.attrs(s.Attributes)
+		e.count(len(s.Events), s.Events == nil)
+		for j := range s.Events {
+			ev := &s.Events[j]
+			e.str(ev.Name)
+			e.buf = binary.AppendVarint(e.buf, ev.TimeUnixNano-s.StartUnixNano)
+			e.attrs(ev.Attributes)
 		}
 	}
-	if len(raw) < compressFrom {
-		return append([]byte{spansJSON}, raw...), nil
-	}
+	return e.buf
+}
+
+// deflateBinary returns the spansDeflateBinary column for raw, a
+// spansBinary one, or a copy of raw if it compresses more than a reader
+// would inflate.
+func deflateBinary(raw []byte) []byte {
 	var buf bytes.Buffer
-	buf.Grow(len(raw)/4 + 16)
-	buf.WriteByte(spansDeflateJSON)
+	buf.Grow(len(raw)/3 + 16)
+	buf.WriteByte(spansDeflateBinary)
 	zw := flateWriters.Get().(*flate.Writer)
 	defer flateWriters.Put(zw)
 	zw.Reset(&buf)
-	if _, err := zw.Write(raw); err != nil {
-		return nil, fmt.Errorf("compress spans: %w", err)
+	// Writing to a bytes.Buffer cannot fail.
+	zw.Write(raw[1:])
+	zw.Close()
+	if len(raw)-1 > maxInflateRatio*(buf.Len()-1) {
+		return bytes.Clone(raw)
 	}
-	if err := zw.Close(); err != nil {
-		return nil, fmt.Errorf("compress spans: %w", err)
+	return buf.Bytes()
+}
+
+func (e *spanEncoder) release() {
+	if len(e.strings) > encoderMapLimit || len(e.spanIDs) > encoderMapLimit {
+		e.strings, e.spanIDs = map[string]uint64{}, map[trace.SpanID]uint64{}
+	} else {
+		clear(e.strings) // drops the references to the trace's strings
+		clear(e.spanIDs)
 	}
-	return buf.Bytes(), nil
+	if cap(e.buf) > encoderBufLimit {
+		e.buf = nil
+	}
+	spanEncoders.Put(e)
+}
+
+func (e *spanEncoder) count(n int, isNil bool) {
+	if isNil {
+		e.buf = append(e.buf, 0)
+		return
+	}
+	e.buf = binary.AppendUvarint(e.buf, uint64(n)+1)
+}
+
+func (e *spanEncoder) str(s string) {
+	if i, ok := e.strings[s]; ok {
+		e.buf = binary.AppendUvarint(e.buf, i+1)
+		return
+	}
+	e.strings[s] = uint64(len(e.strings))
+	e.buf = append(e.buf, 0)
+	e.buf = binary.AppendUvarint(e.buf, uint64(len(s)))
+	e.buf = append(e.buf, s...)
+}
+
+func (e *spanEncoder) parent(id trace.SpanID) {
+	if id.IsZero() {
+		e.buf = append(e.buf, 0)
+		return
+	}
+	if i, ok := e.spanIDs[id]; ok {
+		e.buf = binary.AppendUvarint(e.buf, i+2)
+		return
+	}
+	e.buf = append(e.buf, 1)
+	e.buf = append(e.buf, id[:]...)
+}
+
+func (e *spanEncoder) attrs(attrs trace.Attributes) {
+	e.count(len(attrs), attrs == nil)
+	for k, v := range attrs {
+		e.str(k)
+		e.value(v)
+	}
+}
+
+// value writes v typed when it is a type the model uses (string, int64,
+// float64, bool, nil), the other integer and float types as int64 and
+// float64, and anything else as text: its JSON, or fmt.Sprint when JSON
+// cannot carry it. Nothing the agent builds takes the last path; trace
+// backends and tests might.
+func (e *spanEncoder) value(v any) {
+	switch v := v.(type) {
+	case string:
+		e.buf = append(e.buf, valueString)
+		e.str(v)
+	case int64:
+		e.int(v)
+	case bool:
+		if v {
+			e.buf = append(e.buf, valueTrue)
+		} else {
+			e.buf = append(e.buf, valueFalse)
+		}
+	case float64:
+		e.float(v)
+	case nil:
+		e.buf = append(e.buf, valueNil)
+	case int:
+		e.int(int64(v))
+	case int32:
+		e.int(int64(v))
+	case int16:
+		e.int(int64(v))
+	case int8:
+		e.int(int64(v))
+	case uint32:
+		e.int(int64(v))
+	case uint16:
+		e.int(int64(v))
+	case uint8:
+		e.int(int64(v))
+	case float32:
+		e.float(float64(v))
+	default: // uint, uint64 (may not fit), slices, maps, structs
+		text, err := json.Marshal(v)
+		if err != nil {
+			text = []byte(fmt.Sprint(v))
+		}
+		e.buf = append(e.buf, valueString)
+		e.str(string(text))
+	}
+}
+
+func (e *spanEncoder) int(v int64) {
+	e.buf = append(e.buf, valueInt)
+	e.buf = binary.AppendVarint(e.buf, v)
+}
+
+func (e *spanEncoder) float(v float64) {
+	e.buf = append(e.buf, valueFloat)
+	e.buf = binary.LittleEndian.AppendUint64(e.buf, math.Float64bits(v))
 }
 
 // decodeSpans reads a spans column written by any version of encodeSpans.
@@ -78,6 +310,14 @@ func decodeSpans(blob []byte) ([]trace.Span, error) {
 		return nil, errors.New("decode spans: empty column")
 	}
 	switch blob[0] {
+	case spansBinary:
+		return decodeBinary(blob[1:])
+	case spansDeflateBinary:
+		raw, err := inflate(blob[1:], maxInflateRatio*(len(blob)-1))
+		if err != nil {
+			return nil, fmt.Errorf("decode spans: %w", err)
+		}
+		return decodeBinary(raw)
 	case spansJSON:
 		var spans []trace.Span
 		if err := json.Unmarshal(blob[1:], &spans); err != nil {
@@ -85,7 +325,9 @@ func decodeSpans(blob []byte) ([]trace.Span, error) {
 		}
 		return spans, nil
 	case spansDeflateJSON:
-		raw, err := inflate(blob[1:])
+		// No bound: JSON compresses up to ~25x, and these rows were
+		// written by Tusk before the binary format.
+		raw, err := inflate(blob[1:], math.MaxInt)
 		if err != nil {
 			return nil, fmt.Errorf("decode spans: %w", err)
 		}
@@ -99,7 +341,23 @@ func decodeSpans(blob []byte) ([]trace.Span, error) {
 	}
 }
 
-func inflate(compressed []byte) ([]byte, error) {
+func decodeBinary(b []byte) ([]trace.Span, error) {
+	d := spanDecoder{b: b}
+	spans := d.spans()
+	if d.err == nil && len(d.b) > 0 {
+		d.fail("%d bytes after the last span", len(d.b))
+	}
+	if d.err != nil {
+		return nil, fmt.Errorf("decode spans: %w", d.err)
+	}
+	return spans, nil
+}
+
+var flateReaders sync.Pool
+
+// inflate decompresses compressed, failing if that is more than limit
+// bytes.
+func inflate(compressed []byte, limit int) ([]byte, error) {
 	src := bytes.NewReader(compressed)
 	zr, _ := flateReaders.Get().(io.ReadCloser)
 	if zr == nil {
@@ -108,50 +366,195 @@ func inflate(compressed []byte) ([]byte, error) {
 		return nil, err
 	}
 	defer flateReaders.Put(zr)
-	return io.ReadAll(zr)
-}
-
-// sanitizedSpans returns a copy of spans whose attribute values all encode as
-// JSON: non-finite floats and unknown types become their text form.
-func sanitizedSpans(spans []trace.Span) []trace.Span {
-	out := make([]trace.Span, len(spans))
-	for i, s := range spans {
-		s.Attributes = sanitizedAttributes(s.Attributes)
-		if s.Events != nil {
-			events := make([]trace.Event, len(s.Events))
-			for j, e := range s.Events {
-				e.Attributes = sanitizedAttributes(e.Attributes)
-				events[j] = e
-			}
-			s.Events = events
-		}
-		out[i] = s
+	raw, err := io.ReadAll(io.LimitReader(zr, int64(min(limit, math.MaxInt-1))+1))
+	if err == nil && len(raw) > limit {
+		err = fmt.Errorf("inflates to more than %d bytes", limit)
 	}
-	return out
+	return raw, err
 }
 
-func sanitizedAttributes(attrs trace.Attributes) trace.Attributes {
-	if attrs == nil {
+// spanDecoder reads the binary format from b, which it consumes. The blob
+// may be corrupt or hostile: every length and count is checked against
+// the bytes left before anything is allocated for it, and the first
+// problem is kept in err, after which every read returns zero values.
+// Memory is bounded by the blob: each count is at most what the bytes left
+// could describe at the minimum size per item, which puts the decoded
+// spans at most ~26x the blob (TestDecodeMemoryIsBoundedByTheBlob; an
+// attribute map's slot for a 2-byte attribute is the worst case).
+type spanDecoder struct {
+	b       []byte
+	strings []string
+	err     error
+}
+
+func (d *spanDecoder) fail(format string, args ...any) {
+	if d.err == nil {
+		d.err = fmt.Errorf(format, args...)
+	}
+	d.b = nil
+}
+
+func (d *spanDecoder) uvarint() uint64 {
+	v, n := binary.Uvarint(d.b)
+	if n <= 0 {
+		d.fail("bad or truncated varint")
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}
+
+func (d *spanDecoder) varint() int64 {
+	v, n := binary.Varint(d.b)
+	if n <= 0 {
+		d.fail("bad or truncated varint")
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}
+
+func (d *spanDecoder) tag() byte {
+	if len(d.b) == 0 {
+		d.fail("truncated")
+		return 0
+	}
+	c := d.b[0]
+	d.b = d.b[1:]
+	return c
+}
+
+func (d *spanDecoder) fixed(n int) []byte {
+	if len(d.b) < n {
+		d.fail("truncated")
 		return nil
 	}
-	out := make(trace.Attributes, len(attrs))
-	for k, v := range attrs {
-		switch v := v.(type) {
-		case string, bool, int64, nil:
-			out[k] = v
-		case float64:
-			if math.IsNaN(v) || math.IsInf(v, 0) {
-				out[k] = fmt.Sprint(v)
-			} else {
-				out[k] = v
-			}
-		default:
-			if _, err := json.Marshal(v); err == nil {
-				out[k] = v
-			} else {
-				out[k] = fmt.Sprint(v)
+	p := d.b[:n]
+	d.b = d.b[n:]
+	return p
+}
+
+// count reads a count of items of at least minBytes each; isNil for u(0).
+func (d *spanDecoder) count(minBytes int, what string) (n int, isNil bool) {
+	c := d.uvarint()
+	if c == 0 || d.err != nil {
+		return 0, true
+	}
+	if c-1 > uint64(len(d.b)/minBytes) {
+		d.fail("%d %s in %d bytes", c-1, what, len(d.b))
+		return 0, true
+	}
+	return int(c - 1), false
+}
+
+func (d *spanDecoder) str() string {
+	ref := d.uvarint()
+	if d.err != nil {
+		return ""
+	}
+	if ref > 0 {
+		if ref > uint64(len(d.strings)) {
+			d.fail("string %d of %d", ref-1, len(d.strings))
+			return ""
+		}
+		return d.strings[ref-1]
+	}
+	n := d.uvarint()
+	if n > uint64(len(d.b)) {
+		d.fail("string of %d bytes in %d", n, len(d.b))
+		return ""
+	}
+	s := string(d.fixed(int(n)))
+	d.strings = append(d.strings, s)
+	return s
+}
+
+func (d *spanDecoder) spans() []trace.Span {
+	n, isNil := d.count(minSpanBytes, "spans")
+	if isNil {
+		return nil
+	}
+	spans := make([]trace.Span, n)
+	var start int64
+	for i := range spans {
+		s := &spans[i]
+		copy(s.SpanID[:], d.fixed(len(s.SpanID)))
+		s.ParentSpanID = d.parent(spans[:i])
+		s.Name = d.str()
+		s.Kind = trace.SpanKind(d.str())
+		start += d.varint()
+		s.StartUnixNano = start
+		s.DurationNano = d.varint()
+		s.Status.Code = trace.StatusCode(d.str())
+		s.Status.Message = d.str()
+		s.Attributes = d.attrs()
+		if m, isNil := d.count(minEventBytes, "events"); !isNil {
+			s.Events = make([]trace.Event, m)
+			for j := range s.Events {
+				ev := &s.Events[j]
+				ev.Name = d.str()
+				ev.TimeUnixNano = s.StartUnixNano + d.varint()
+				ev.Attributes = d.attrs()
 			}
 		}
+		if d.err != nil {
+			return nil
+		}
 	}
-	return out
+	return spans
+}
+
+// parent reads a parent id; earlier are the spans decoded so far.
+func (d *spanDecoder) parent(earlier []trace.Span) (id trace.SpanID) {
+	switch ref := d.uvarint(); {
+	case ref == 0:
+	case ref == 1:
+		copy(id[:], d.fixed(len(id)))
+	case ref-2 < uint64(len(earlier)):
+		id = earlier[ref-2].SpanID
+	default:
+		d.fail("parent is span %d of %d", ref-2, len(earlier))
+	}
+	return id
+}
+
+func (d *spanDecoder) attrs() trace.Attributes {
+	n, isNil := d.count(minAttrBytes, "attributes")
+	if isNil {
+		return nil
+	}
+	attrs := make(trace.Attributes, n)
+	for range n {
+		k := d.str()
+		v := d.value()
+		if d.err != nil {
+			return nil
+		}
+		attrs[k] = v
+	}
+	return attrs
+}
+
+func (d *spanDecoder) value() any {
+	switch tag := d.tag(); tag {
+	case valueNil:
+		return nil
+	case valueFalse:
+		return false
+	case valueTrue:
+		return true
+	case valueInt:
+		return d.varint()
+	case valueFloat:
+		b := d.fixed(8)
+		if b == nil {
+			return nil
+		}
+		return math.Float64frombits(binary.LittleEndian.Uint64(b))
+	case valueString:
+		return d.str()
+	default:
+		d.fail("unknown value type %d", tag)
+		return nil
+	}
 }

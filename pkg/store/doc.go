@@ -7,12 +7,13 @@
 // Every read the product does is either "list requests matching these
 // filters" or "show me this one request with everything inside it". Nothing
 // ever searches for an individual PHP function span. So a trace is stored as
-// one row: the summary fields searches filter on are real, indexed columns,
-// and the spans travel together as a single compressed blob (see codec.go)
-// written and read in one piece. That keeps a write at one row and a handful
-// of index entries per request instead of ~20 rows, keeps the file small
-// (span JSON compresses well), and lets retention drop a whole request with
-// one delete.
+// one row of summary fields, the columns searches filter on, indexed, and
+// its spans travel together as a single compact blob (see codec.go) in a
+// row of their own, written and read in one piece. That keeps a write at two
+// rows and a handful of index entries per request instead of ~20 rows, and
+// lets retention drop a whole request with one delete. The blob lives apart
+// from the summary (schema.go, migration 5) so that searches reading many
+// summaries read only summaries: ~25 to a page, not 1-2.
 //
 // # Writes never block PHP
 //

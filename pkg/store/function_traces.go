@@ -140,7 +140,7 @@ func functionTracesSQL(q *agentapi.FunctionTracesQuery, limit int) (string, []an
 	if len(profileWhere) > 0 {
 		profiles += " WHERE " + strings.Join(profileWhere, " AND ")
 	}
-	traceWhere, traceArgs := queryWhere(&q.Traces)
+	traceWhere, traceArgs := queryWhere(&q.Traces, searchPlan{})
 	args = append(args, traceArgs...)
 	args = append(args, limit)
 	return "SELECT " + summaryColumns + ", tp_samples, tp_profile FROM (" + profiles + ")" +

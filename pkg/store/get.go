@@ -13,7 +13,12 @@ import (
 const summaryColumns = `trace_id, start_ns, duration_ns, service, pool, host, method, path,
 	status, error, incomplete, span_count, n_plus_one`
 
-const selectTrace = `SELECT ` + summaryColumns + `, spans FROM traces WHERE trace_id = ?`
+// selectTrace reads a whole trace: its summary and, by the summary's id,
+// its spans. A LEFT JOIN, so that a summary without spans (which the
+// schema's trigger and the writer's transaction never leave) reads as a
+// decoding error rather than as "not found" for a trace searches list.
+const selectTrace = `SELECT ` + summaryColumns + `, trace_spans.spans, traces.id
+	FROM traces LEFT JOIN trace_spans ON trace_spans.id = traces.id WHERE trace_id = ?`
 
 // Get returns the whole trace with id, or an error matching ErrNotFound.
 // A trace still queued, not yet written, is not found yet.
@@ -21,7 +26,7 @@ func (s *Store) Get(ctx context.Context, id trace.TraceID) (*trace.Trace, error)
 	if s.closed.Load() {
 		return nil, ErrClosed
 	}
-	t, err := scanTrace(s.readDB.QueryRowContext(ctx, selectTrace, id[:]))
+	t, _, err := scanTrace(s.readDB.QueryRowContext(ctx, selectTrace, id[:]))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("trace %s: %w", id, ErrNotFound)
 	}
@@ -52,17 +57,15 @@ func scanSummary(row scanner, sum *trace.Summary, extra ...any) error {
 	return nil
 }
 
-// scanTrace reads summaryColumns and spans.
-func scanTrace(row scanner) (*trace.Trace, error) {
-	var t trace.Trace
+// scanTrace reads a row of selectTrace; id is the row's key in traces.
+func scanTrace(row scanner) (t *trace.Trace, id int64, err error) {
+	t = &trace.Trace{}
 	var spans []byte
-	if err := scanSummary(row, &t.Summary, &spans); err != nil {
-		return nil, err
+	if err := scanSummary(row, &t.Summary, &spans, &id); err != nil {
+		return nil, 0, err
 	}
-	decoded, err := decodeSpans(spans)
-	if err != nil {
-		return nil, err
+	if t.Spans, err = decodeSpans(spans); err != nil {
+		return nil, 0, err
 	}
-	t.Spans = decoded
-	return &t, nil
+	return t, id, nil
 }

@@ -12,21 +12,21 @@ import (
 // asking for the id then sees both requests, as a trace should.
 
 const updateMerged = `UPDATE traces SET start_ns = ?, duration_ns = ?, service = ?, pool = ?,
-	host = ?, method = ?, path = ?, status = ?, error = ?, incomplete = ?, span_count = ?, n_plus_one = ?, spans = ?
-	WHERE trace_id = ?`
+	host = ?, method = ?, path = ?, status = ?, error = ?, incomplete = ?, span_count = ?, n_plus_one = ?
+	WHERE id = ?`
+
+const updateMergedSpans = `UPDATE trace_spans SET spans = ? WHERE id = ?`
 
 // mergeInto merges t into the stored row with the same trace id.
 func mergeInto(ctx context.Context, tx execer, t *trace.Trace) error {
-	stored, err := scanTrace(tx.QueryRowContext(ctx, selectTrace, t.TraceID[:]))
+	stored, id, err := scanTrace(tx.QueryRowContext(ctx, selectTrace, t.TraceID[:]))
 	if err != nil {
 		return err
 	}
 	merged := trace.Merge(stored, t)
-	spans, err := encodeSpans(merged.Spans)
-	if err != nil {
+	if _, err := tx.ExecContext(ctx, updateMerged, append(traceRow(merged)[1:], id)...); err != nil {
 		return err
 	}
-	args := append(traceRow(merged, spans)[1:], t.TraceID[:])
-	_, err = tx.ExecContext(ctx, updateMerged, args...)
+	_, err = tx.ExecContext(ctx, updateMergedSpans, encodeSpans(merged.Spans), id)
 	return err
 }

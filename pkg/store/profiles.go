@@ -256,10 +256,7 @@ func (s *Store) writeQueuedProfiles(ctx context.Context) {
 		q.written.Add(uint64(n))
 		q.pending = slices.Delete(q.pending, 0, n)
 		written += n
-		s.refreshSize(ctx)
-		if s.stats.sizeBytes.Load() > highWater(s.opts.MaxBytes) {
-			s.applyRetention(ctx, time.Now())
-		}
+		s.afterWrite(ctx)
 		q.resolve(n)
 	}
 }

@@ -89,7 +89,7 @@ func (s *Store) RED(ctx context.Context, q agentapi.REDQuery) (*agentapi.REDResp
 func redWhere(q *agentapi.REDQuery) (string, []any) {
 	where, args := queryWhere(&trace.Query{
 		Start: q.From, End: q.To, Service: q.Service, Pool: q.Pool, Method: q.Method, PathPrefix: q.PathPrefix,
-	})
+	}, searchPlan{})
 	if q.Endpoint != "" {
 		// Not indexed: the rows of the range are read for the series anyway.
 		if where == "" {

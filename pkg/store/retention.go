@@ -20,10 +20,31 @@ const vacuumStep = 1024
 const sizeTarget = 0.9
 
 // highWater is the size at which the writer starts a cleanup: the cap less
-// what the WAL may still add on top of the pages in use (walLimit). Waiting
-// for the cap itself let the files reach 103% of it (bench/store: 62.8 MiB
-// for a 60.7 MiB cap, 5.7 MiB of it WAL).
-func highWater(maxBytes int64) int64 { return maxBytes - walLimit(maxBytes) }
+// what the WAL may still add on top of the pages in use (walAllowance).
+// Waiting for the cap itself let the files reach 103% of it (bench/store:
+// 62.8 MiB for a 60.7 MiB cap, 5.7 MiB of it WAL).
+func (s *Store) highWater() int64 { return s.opts.MaxBytes - s.walAllowance() }
+
+// walAllowance is what the WAL may add to the pages in use: walLimit, which
+// it is truncated to after a checkpoint, or more if a batch made it larger.
+// A batch's WAL holds every page it touched, and with index entries at
+// random places (durations, paths) that is most index pages of a small
+// store: ~330 KB for 32 traces at a 1 MiB cap, 5x walLimit.
+func (s *Store) walAllowance() int64 { return max(walLimit(s.opts.MaxBytes), s.batchWAL) }
+
+// afterWrite runs on the writer after each committed batch: it measures the
+// files and, when they near the cap, cleans up at once rather than at the
+// retention tick: a busy node can write a lot in 30s, and a backlog a lot
+// in one go.
+func (s *Store) afterWrite(ctx context.Context) {
+	if size, wal, err := s.diskSize(ctx); err == nil {
+		s.stats.sizeBytes.Store(size)
+		s.batchWAL = wal
+	}
+	if s.stats.sizeBytes.Load() > s.highWater() {
+		s.applyRetention(ctx, time.Now())
+	}
+}
 
 type retentionRequest struct {
 	ctx    context.Context
@@ -96,13 +117,13 @@ func (s *Store) applyRetention(ctx context.Context, now time.Time) error {
 // Profiles older than the oldest trace left go with them; once no trace is
 // left, the oldest profiles go (profiles.go).
 func (s *Store) shrinkToCap(ctx context.Context) (deleted int64, over bool, err error) {
-	size, err := s.diskSize(ctx)
-	if err != nil || size <= highWater(s.opts.MaxBytes) {
+	size, _, err := s.diskSize(ctx)
+	if err != nil || size <= s.highWater() {
 		return 0, false, err
 	}
 	// The pages in use shrink to under 90% of the cap less the WAL's
 	// allowance, so that pages and WAL together stay under the cap.
-	target := int64(float64(s.opts.MaxBytes)*sizeTarget) - walLimit(s.opts.MaxBytes)
+	target := int64(float64(s.opts.MaxBytes)*sizeTarget) - s.walAllowance()
 	for {
 		used, err := s.usedBytes(ctx)
 		rows := s.stats.traces.Load() - deleted

@@ -93,7 +93,8 @@ func TestRetentionKeepsTheStoreUnderItsCap(t *testing.T) {
 	}
 	// Between a write and the cleanup it triggers, one batch may be over;
 	// never more (the cleanup starts below the cap by the WAL's allowance:
-	// the peak went from ~1.20 to ~1.12 MB here).
+	// the peak went from ~1.20 to ~1.12 MB here, and with the WAL a batch
+	// leaves counted in it, 1.05-1.08 MB).
 	if largest.Load() > maxBytes+maxBytes/8 {
 		t.Errorf("files reached %d bytes, well over the cap %d", largest.Load(), maxBytes)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -51,7 +52,7 @@ func checkPlans(t *testing.T, s *Store, end time.Time) {
 		"everything at once":     {Start: hour, End: end, MinDuration: time.Millisecond, Service: "shop", Pool: "www", Method: "GET", PathPrefix: "/cart", StatusCode: 200, ErrorsOnly: true},
 		"retention: oldest rows": {}, // replaced below
 	} {
-		query, args := searchSQL(&q)
+		query, args := searchSQL(&q, searchPlan{})
 		if name == "retention: oldest rows" {
 			query, args = "SELECT rowid FROM traces WHERE start_ns < ? ORDER BY start_ns LIMIT ?", []any{0, 10}
 		}
@@ -141,5 +142,102 @@ func TestMigrationsRunOnce(t *testing.T) {
 			t.Errorf("user_version %d, want %d", v, schemaVersion)
 		}
 		s.Close()
+	}
+}
+
+// TestMigrationMovesSpansOutOfTraces opens a file written at schema
+// version 4, spans inside the traces rows in both formats that version
+// wrote, and reads the same traces back after migration 5.
+func TestMigrationMovesSpansOutOfTraces(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "traces.db")
+	end := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	traces := newTraceMaker(6).makeN(300, end)
+	traces[0].Spans = traces[0].Spans[:1] // small: stored as plain JSON
+	traces[0].SpanCount = 1
+	writeSchema4File(t, path, traces)
+
+	s, err := Open(path, Options{Logger: testLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	var version int
+	s.writeDB.QueryRow("PRAGMA user_version").Scan(&version)
+	if version != schemaVersion || countRows(t, s) != int64(len(traces)) || s.Stats().Traces != int64(len(traces)) {
+		t.Fatalf("after migration: version %d, %d rows, Stats %+v", version, countRows(t, s), s.Stats())
+	}
+	var spansColumns, free int
+	s.readDB.QueryRow("SELECT count(*) FROM pragma_table_info('traces') WHERE name = 'spans'").Scan(&spansColumns)
+	if spansColumns != 0 {
+		t.Error("traces still has its spans column")
+	}
+	s.writeDB.QueryRow("PRAGMA freelist_count").Scan(&free)
+	if free != 0 {
+		t.Errorf("%d free pages left in the file after the migration", free)
+	}
+	for _, want := range traces {
+		got, err := s.Get(ctx, want.TraceID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("Get(%s) after migration:\n got %+v\nwant %+v", want.TraceID, got, want)
+		}
+	}
+	for _, q := range []trace.Query{{Limit: trace.MaxLimit}, {Service: "shop", Order: trace.OrderSlowest}, {PathPrefix: "/api/"}} {
+		got, err := s.Search(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := referenceSearch(traces, q); !reflect.DeepEqual(got, want) {
+			t.Errorf("Search(%+v) after migration: %d results, want %d", q, len(got), len(want))
+		}
+	}
+
+	// The migrated rows take part in everything as new ones do.
+	more := newTraceMaker(7).makeN(50, end.Add(time.Minute))
+	addAll(t, s, more)
+	if err := s.ApplyRetention(ctx, time.Unix(0, traces[150].StartUnixNano).Add(DefaultMaxAge)); err != nil {
+		t.Fatal(err)
+	}
+	if n := countRows(t, s); n != 150+50 {
+		t.Errorf("%d rows after retention, want %d", n, 150+50)
+	}
+	if _, err := s.Get(ctx, more[0].TraceID); err != nil {
+		t.Error(err)
+	}
+	s.Close()
+	checkIntegrity(t, path)
+}
+
+// writeSchema4File creates path at schema version 4, as the build before
+// migration 5 did, holding traces.
+func writeSchema4File(t *testing.T, path string, traces []*trace.Trace) {
+	t.Helper()
+	ctx := context.Background()
+	db, err := openWriter(path, DefaultMaxBytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, pragma := range []string{"PRAGMA auto_vacuum = INCREMENTAL", "PRAGMA journal_mode = WAL"} {
+		if _, err := db.Exec(pragma); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for v := range 4 {
+		if err := migrate(ctx, db, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tr := range traces {
+		_, err := db.Exec(`INSERT INTO traces (trace_id, start_ns, duration_ns, service, pool, host,
+			method, path, status, error, incomplete, span_count, n_plus_one, spans)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			append(traceRow(tr), legacySpansColumn(t, tr.Spans))...)
+		if err != nil {
+			t.Fatal(err)
+		}
 	}
 }

@@ -47,13 +47,21 @@ func referenceSearch(all []*trace.Trace, q trace.Query) []trace.Summary {
 	return out
 }
 
+// addAll writes traces, flushing every 1000 so that the queue's bounds
+// (Options.QueueSize, QueueBytes) never drop one.
 func addAll(t testing.TB, s *Store, traces []*trace.Trace) {
 	t.Helper()
-	for _, tr := range traces {
+	dropped := s.Stats().Dropped
+	for i, tr := range traces {
 		s.Add(tr)
+		if i%1000 == 999 || i == len(traces)-1 {
+			if err := s.Flush(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+		}
 	}
-	if err := s.Flush(context.Background()); err != nil {
-		t.Fatal(err)
+	if n := s.Stats().Dropped - dropped; n > 0 {
+		t.Fatalf("%d of %d traces dropped", n, len(traces))
 	}
 }
 
@@ -107,6 +115,52 @@ func TestSearchMatchesReference(t *testing.T) {
 		if !reflect.DeepEqual(got, want) {
 			t.Errorf("query %d %+v: got %d summaries, want %d\n%s", i, q, len(got), len(want), firstDiff(got, want))
 		}
+	}
+}
+
+// TestSearchFollowsTheMatchCount: a search with a path prefix, or a time
+// range ordered by duration, goes through the range's index when fewer
+// than rangeFactor x Limit traces match, and along its order's index when
+// more do; either way it returns what the reference does.
+func TestSearchFollowsTheMatchCount(t *testing.T) {
+	s := openTestStore(t, Options{})
+	end := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	traces := newTraceMaker(3).makeN(3000, end)
+	addAll(t, s, traces)
+	if err := s.ApplyRetention(context.Background(), end); err != nil { // planner statistics
+		t.Fatal(err)
+	}
+	first := end.Add(-3000 * time.Millisecond)
+	for _, c := range []struct {
+		name    string
+		q       trace.Query
+		planHas string // a step of the plan SQLite shows for it
+	}{
+		{"broad path", trace.Query{PathPrefix: "/", Limit: 5}, "traces_start"},
+		{"broad path, slowest", trace.Query{PathPrefix: "/", Limit: 5, Order: trace.OrderSlowest}, "traces_duration"},
+		{"narrow path", trace.Query{PathPrefix: "/wp-admin/post", Limit: 100}, "json_each"},
+		{"broad path, no match with the rest", trace.Query{PathPrefix: "/", Service: "nope", Limit: 5}, "json_each"},
+		{"long range, slowest", trace.Query{Start: first, End: end, Order: trace.OrderSlowest, Limit: 5}, "traces_duration"},
+		{"short range, slowest", trace.Query{Start: end.Add(-100 * time.Millisecond), End: end, Order: trace.OrderSlowest, Limit: 100}, "json_each"},
+		{"broad path, long range, slowest", trace.Query{Start: first, PathPrefix: "/", Order: trace.OrderSlowest, Limit: 5}, "traces_duration"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			ctx := context.Background()
+			got, err := s.Search(ctx, c.q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := referenceSearch(traces, c.q); !reflect.DeepEqual(got, want) {
+				t.Errorf("got %d summaries, want %d\n%s", len(got), len(want), firstDiff(got, want))
+			}
+			plan, err := s.SearchPlan(ctx, c.q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if steps := strings.Join(plan, "\n"); !strings.Contains(steps, c.planHas) || strings.Contains(steps, "traces_path") {
+				t.Errorf("plan does not go by %s:\n%s", c.planHas, steps)
+			}
+		})
 	}
 }
 

@@ -72,24 +72,23 @@ func (s *Store) refreshCount(ctx context.Context) error {
 // refreshSize measures what the store occupies on disk. Failure keeps the
 // previous value: a size is worth having even if slightly stale.
 func (s *Store) refreshSize(ctx context.Context) {
-	if size, err := s.diskSize(ctx); err == nil {
+	if size, _, err := s.diskSize(ctx); err == nil {
 		s.stats.sizeBytes.Store(size)
 	}
 }
 
 // diskSize is the database (page_count × page_size, which counts pages still
-// only in the WAL) plus the WAL file itself.
-func (s *Store) diskSize(ctx context.Context) (int64, error) {
+// only in the WAL) plus the WAL file itself, wal.
+func (s *Store) diskSize(ctx context.Context) (size, wal int64, err error) {
 	var pages, pageSize int64
-	err := s.writeDB.QueryRowContext(ctx,
+	err = s.writeDB.QueryRowContext(ctx,
 		"SELECT p.page_count, s.page_size FROM pragma_page_count() AS p, pragma_page_size() AS s").
 		Scan(&pages, &pageSize)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
-	size := pages * pageSize
 	if fi, err := os.Stat(s.path + "-wal"); err == nil {
-		size += fi.Size()
+		wal = fi.Size()
 	}
-	return size, nil
+	return pages*pageSize + wal, wal, nil
 }

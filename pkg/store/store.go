@@ -23,6 +23,7 @@ const (
 	DefaultBatchSize     = 256
 	DefaultFlushInterval = 200 * time.Millisecond
 	DefaultQueueSize     = 10000
+	DefaultQueueBytes    = int64(64 << 20)
 )
 
 // retentionInterval is how often the writer applies retention on its own.
@@ -46,11 +47,18 @@ type Options struct {
 	BatchSize     int           // traces written per transaction
 	FlushInterval time.Duration // longest a trace waits in memory
 	QueueSize     int           // traces held in memory waiting to be written
-	Logger        *slog.Logger  // slog.Default() when nil
+	// QueueBytes bounds the memory of the traces held waiting to be
+	// written, as estimated when they are added (see traceBytes in
+	// queue.go); a trace that would take the queue over it is dropped, as
+	// one over QueueSize is. At DefaultQueueBytes that is ~1,600 traces of
+	// 20 client spans with PHP stacks (40 KiB each), or ~9 of 10,000
+	// function spans (~700 B each).
+	QueueBytes int64
+	Logger     *slog.Logger // slog.Default() when nil
 }
 
 func (o Options) withDefaults() (Options, error) {
-	if o.MaxAge < 0 || o.MaxBytes < 0 || o.BatchSize < 0 || o.FlushInterval < 0 || o.QueueSize < 0 {
+	if o.MaxAge < 0 || o.MaxBytes < 0 || o.BatchSize < 0 || o.FlushInterval < 0 || o.QueueSize < 0 || o.QueueBytes < 0 {
 		return o, errors.New("store: options must not be negative")
 	}
 	if o.MaxAge == 0 {
@@ -67,6 +75,9 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.QueueSize == 0 {
 		o.QueueSize = DefaultQueueSize
+	}
+	if o.QueueBytes == 0 {
+		o.QueueBytes = DefaultQueueBytes
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
@@ -94,6 +105,7 @@ type Store struct {
 	// Writer goroutine only.
 	lastRetentionError string // logged once per distinct error
 	analyzedRows       int64  // rows at the last ANALYZE, 0 for never
+	batchWAL           int64  // the WAL file's size after the last batch written
 
 	closed    atomic.Bool
 	closeOnce sync.Once
@@ -141,7 +153,7 @@ func Open(path string, opts Options) (*Store, error) {
 		log:       log,
 		writeDB:   writeDB,
 		readDB:    readDB,
-		queue:     newQueue(opts.QueueSize),
+		queue:     newQueue(opts.QueueSize, opts.QueueBytes),
 		wake:      make(chan struct{}, 1),
 		retention: make(chan retentionRequest),
 		stop:      make(chan struct{}),

@@ -12,21 +12,33 @@ import (
 
 // pendingTrace is a trace taken from the queue and not yet written.
 type pendingTrace struct {
-	t     *trace.Trace
+	queuedTrace
 	spans []byte // the encoded spans column, kept across retries
+}
+
+// pendingBytes is what the traces of p hold in the queue's budget.
+func pendingBytes(p []pendingTrace) (n int64) {
+	for i := range p {
+		n += p[i].bytes
+	}
+	return n
 }
 
 // writer is the state only the writer goroutine touches.
 type writer struct {
 	pending  []pendingTrace // oldest first
-	taken    []*trace.Trace // the slice last taken from the queue, for reuse
+	taken    []queuedTrace  // the slice last taken from the queue, for reuse
 	failures failureLog
 }
 
 const insertTrace = `INSERT INTO traces (trace_id, start_ns, duration_ns, service, pool, host,
-	method, path, status, error, incomplete, span_count, n_plus_one, spans)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	method, path, status, error, incomplete, span_count, n_plus_one)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 	ON CONFLICT (trace_id) DO NOTHING`
+
+// insertSpans pairs the spans with the traces row just inserted (schema.go,
+// migration 5).
+const insertSpans = `INSERT INTO trace_spans (id, spans) VALUES (?, ?)`
 
 // runWriter is the one goroutine that writes to the file: batches, retention,
 // and the final flush at Close.
@@ -62,14 +74,15 @@ func (s *Store) runWriter() {
 // first failure; what is left is retried next time.
 func (s *Store) writeQueued(ctx context.Context, w *writer) {
 	w.taken = s.queue.takeAll(w.taken)
-	for _, t := range w.taken {
-		w.pending = append(w.pending, pendingTrace{t: t})
+	for _, q := range w.taken {
+		w.pending = append(w.pending, pendingTrace{queuedTrace: q})
 	}
 	if over := len(w.pending) - s.opts.QueueSize; over > 0 {
 		// Writes keep failing and traces keep coming: keep the newest.
+		dropped := pendingBytes(w.pending[:over])
 		w.pending = slices.Delete(w.pending, 0, over)
 		s.stats.dropped.Add(uint64(over))
-		s.queue.resolve(over)
+		s.queue.resolve(over, dropped)
 		w.failures.dropped(over, s.opts.QueueSize)
 	}
 	for len(w.pending) > 0 {
@@ -84,26 +97,26 @@ func (s *Store) writeQueued(ctx context.Context, w *writer) {
 		}
 		s.stats.failing.Store(false)
 		w.failures.succeeded()
+		written := pendingBytes(w.pending[:n])
 		w.pending = slices.Delete(w.pending, 0, n)
-		s.refreshSize(ctx)
-		if s.stats.sizeBytes.Load() > highWater(s.opts.MaxBytes) {
-			// Don't wait for the retention tick: a busy node can write a
-			// lot in 30s, and a backlog a lot in one go.
-			s.applyRetention(ctx, time.Now())
-		}
+		s.afterWrite(ctx)
 		// Only now: a Flush that returns has the store back under its cap.
-		s.queue.resolve(n)
+		s.queue.resolve(n, written)
 	}
 }
 
 // giveUp counts what Close could not write.
 func (s *Store) giveUp(w *writer) {
-	n := len(w.pending) + len(s.queue.takeAll(nil))
+	lost := s.queue.takeAll(nil)
+	n, bytes := len(w.pending)+len(lost), pendingBytes(w.pending)
+	for _, q := range lost {
+		bytes += q.bytes
+	}
 	if n == 0 {
 		return
 	}
 	s.stats.dropped.Add(uint64(n))
-	s.queue.resolve(n)
+	s.queue.resolve(n, bytes)
 	st := s.Stats()
 	s.closeErr = fmt.Errorf("store: closed with %d traces unwritten: %s", n, st.LastError)
 	s.log.Error("closing with traces unwritten", "lost", n, "error", st.LastError)
@@ -112,20 +125,9 @@ func (s *Store) giveUp(w *writer) {
 // writeBatch writes batch in one transaction.
 func (s *Store) writeBatch(ctx context.Context, batch []pendingTrace) error {
 	for i := range batch {
-		if batch[i].spans != nil {
-			continue
+		if batch[i].spans == nil {
+			batch[i].spans = encodeSpans(batch[i].t.Spans)
 		}
-		spans, err := encodeSpans(batch[i].t.Spans)
-		if err != nil {
-			// Cannot happen with the model's types (odd values are encoded as
-			// text); if it does, keep the summary rather than block every
-			// trace queued behind this one.
-			s.log.Error("cannot encode spans: storing the trace without them",
-				"trace_id", batch[i].t.TraceID, "error", err)
-			batch[i].t.Incomplete = true
-			spans, _ = encodeSpans(nil)
-		}
-		batch[i].spans = spans
 	}
 	tx, err := s.writeDB.BeginTx(ctx, nil)
 	if err != nil {
@@ -137,13 +139,25 @@ func (s *Store) writeBatch(ctx context.Context, batch []pendingTrace) error {
 		return err
 	}
 	defer insert.Close()
+	spansInsert, err := tx.PrepareContext(ctx, insertSpans)
+	if err != nil {
+		return err
+	}
+	defer spansInsert.Close()
 	inserted := 0
 	for _, p := range batch {
-		res, err := insert.ExecContext(ctx, traceRow(p.t, p.spans)...)
+		res, err := insert.ExecContext(ctx, traceRow(p.t)...)
 		if err != nil {
 			return err
 		}
 		if n, _ := res.RowsAffected(); n == 1 {
+			id, err := res.LastInsertId()
+			if err != nil {
+				return err
+			}
+			if _, err := spansInsert.ExecContext(ctx, id, p.spans); err != nil {
+				return err
+			}
 			inserted++
 			continue
 		}
@@ -160,14 +174,14 @@ func (s *Store) writeBatch(ctx context.Context, batch []pendingTrace) error {
 }
 
 // traceRow is the insertTrace arguments for t.
-func traceRow(t *trace.Trace, spans []byte) []any {
+func traceRow(t *trace.Trace) []any {
 	spanCount := t.SpanCount
 	if spanCount == 0 {
 		spanCount = len(t.Spans)
 	}
 	return []any{
 		t.TraceID[:], t.StartUnixNano, t.DurationNano, t.Service, t.Pool, t.Host,
-		t.Method, t.Path, t.StatusCode, t.Error, t.Incomplete, spanCount, t.NPlusOne, spans,
+		t.Method, t.Path, t.StatusCode, t.Error, t.Incomplete, spanCount, t.NPlusOne,
 	}
 }
 

@@ -178,11 +178,17 @@ func TestConcurrentAddSearchGet(t *testing.T) {
 	}
 }
 
+// countRows counts the traces rows, and fails t unless each has its spans
+// row and no spans row is left without one.
 func countRows(t testing.TB, s *Store) int64 {
 	t.Helper()
-	var n int64
-	if err := s.readDB.QueryRow("SELECT count(*) FROM traces").Scan(&n); err != nil {
+	var n, spans, unpaired int64
+	if err := s.readDB.QueryRow(`SELECT (SELECT count(*) FROM traces), (SELECT count(*) FROM trace_spans),
+		(SELECT count(*) FROM trace_spans WHERE id NOT IN (SELECT id FROM traces))`).Scan(&n, &spans, &unpaired); err != nil {
 		t.Fatal(err)
+	}
+	if spans != n || unpaired != 0 {
+		t.Errorf("%d traces rows, %d spans rows, %d of them without a trace", n, spans, unpaired)
 	}
 	return n
 }
