@@ -77,13 +77,15 @@ func (s *Store) refreshSize(ctx context.Context) {
 	}
 }
 
+// selectDiskSize reads what diskSize needs; the writer runs it after every
+// batch.
+const selectDiskSize = "SELECT p.page_count, s.page_size FROM pragma_page_count() AS p, pragma_page_size() AS s"
+
 // diskSize is the database (page_count × page_size, which counts pages still
 // only in the WAL) plus the WAL file itself, wal.
 func (s *Store) diskSize(ctx context.Context) (size, wal int64, err error) {
 	var pages, pageSize int64
-	err = s.writeDB.QueryRowContext(ctx,
-		"SELECT p.page_count, s.page_size FROM pragma_page_count() AS p, pragma_page_size() AS s").
-		Scan(&pages, &pageSize)
+	err = s.diskSizeStmt.QueryRowContext(ctx).Scan(&pages, &pageSize)
 	if err != nil {
 		return 0, 0, err
 	}

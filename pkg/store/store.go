@@ -102,6 +102,11 @@ type Store struct {
 	stop      chan struct{} // closed by Close
 	done      chan struct{} // closed when the writer goroutine has exited
 
+	// Statements the writer runs for every batch, prepared once on writeDB:
+	// preparing them per batch was ~10% of the agent's CPU under WordPress
+	// load, where a batch is a handful of traces.
+	insertTraceStmt, insertSpansStmt, diskSizeStmt *sql.Stmt
+
 	// Writer goroutine only.
 	lastRetentionError string // logged once per distinct error
 	analyzedRows       int64  // rows at the last ANALYZE, 0 for never
@@ -159,6 +164,10 @@ func Open(path string, opts Options) (*Store, error) {
 		stop:      make(chan struct{}),
 		done:      make(chan struct{}),
 	}
+	if err := s.prepareWriterStatements(ctx); err != nil {
+		s.closeDBs()
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
 	if err := s.refreshCount(ctx); err != nil {
 		s.closeDBs()
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
@@ -199,7 +208,32 @@ func (s *Store) Close() error {
 }
 
 func (s *Store) closeDBs() error {
-	return errors.Join(s.readDB.Close(), s.writeDB.Close())
+	var errs []error
+	for _, st := range []*sql.Stmt{s.insertTraceStmt, s.insertSpansStmt, s.diskSizeStmt} {
+		if st != nil {
+			errs = append(errs, st.Close())
+		}
+	}
+	return errors.Join(append(errs, s.readDB.Close(), s.writeDB.Close())...)
+}
+
+// prepareWriterStatements prepares the writer's per-batch statements.
+func (s *Store) prepareWriterStatements(ctx context.Context) error {
+	for _, p := range []struct {
+		stmt **sql.Stmt
+		sql  string
+	}{
+		{&s.insertTraceStmt, insertTrace},
+		{&s.insertSpansStmt, insertSpans},
+		{&s.diskSizeStmt, selectDiskSize},
+	} {
+		st, err := s.writeDB.PrepareContext(ctx, p.sql)
+		if err != nil {
+			return fmt.Errorf("prepare %q: %w", p.sql, err)
+		}
+		*p.stmt = st
+	}
+	return nil
 }
 
 // Path is the absolute path of the database file.

@@ -134,16 +134,10 @@ func (s *Store) writeBatch(ctx context.Context, batch []pendingTrace) error {
 		return err
 	}
 	defer tx.Rollback()
-	insert, err := tx.PrepareContext(ctx, insertTrace)
-	if err != nil {
-		return err
-	}
-	defer insert.Close()
-	spansInsert, err := tx.PrepareContext(ctx, insertSpans)
-	if err != nil {
-		return err
-	}
-	defer spansInsert.Close()
+	// Prepared once on the writer's only connection: the transaction
+	// reuses them without preparing again.
+	insert := tx.StmtContext(ctx, s.insertTraceStmt)
+	spansInsert := tx.StmtContext(ctx, s.insertSpansStmt)
 	inserted := 0
 	for _, p := range batch {
 		res, err := insert.ExecContext(ctx, traceRow(p.t)...)
