@@ -257,7 +257,8 @@ func BenchmarkSpansCodec(b *testing.B) {
 			return append([]byte{spansDeflateJSON}, deflated(b, raw, flate.BestSpeed)...)
 		}},
 		{"binary (format 3)", uncompressedSpans},
-		{"binary+flate (encodeSpans)", encodeSpans},
+		{"binary+flate (format 4)", func(spans []trace.Span) []byte { return deflateBinary(uncompressedSpans(spans)) }},
+		{"binary+s2 (encodeSpans)", encodeSpans},
 	}
 	for _, setName := range []string{"fixtures", "call sites"} {
 		traces := sets[setName]

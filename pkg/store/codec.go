@@ -11,6 +11,8 @@ import (
 	"math"
 	"sync"
 
+	"github.com/klauspost/compress/s2"
+
 	"github.com/tusk-php/tusk/pkg/trace"
 )
 
@@ -30,8 +32,13 @@ const (
 	// ~18% (bench/store profile). See encodeSpans for the numbers.
 	spansBinary byte = 3
 	// spansDeflateBinary is spansBinary, after its format byte, raw
-	// DEFLATE compressed; see encodeSpans for when.
+	// DEFLATE compressed. Written for a while before spansS2Binary; read
+	// only.
 	spansDeflateBinary byte = 4
+	// spansS2Binary is spansBinary, after its format byte, as one S2 block
+	// (github.com/klauspost/compress/s2, a faster Snappy); see encodeSpans
+	// for when and why.
+	spansS2Binary byte = 5
 )
 
 // compressFrom is the binary size from which spans are compressed: a
@@ -116,25 +123,26 @@ var spanEncoders = sync.Pool{New: func() any {
 }}
 
 // encodeSpans returns the spans column for spans: spansBinary, compressed
-// (spansDeflateBinary) from compressFrom bytes. The values it cannot carry
-// as they are (see spanEncoder.value) are stored as text; it never fails.
+// (spansS2Binary) from compressFrom bytes. The values it cannot carry as
+// they are (see spanEncoder.value) are stored as text; it never fails.
 //
-// Why compress (BenchmarkSpansCodec, per trace, 2 vCPU EPYC shared with
-// other work, load ~5; "call sites" is the shape of bench/store's traces,
-// SQL calls with their ~1 KB PHP stacks):
+// Why compress, and why S2 (BenchmarkSpansCodec, per trace, 2 vCPU EPYC
+// shared with other work; "call sites" is the shape of bench/store's
+// traces, SQL calls with their ~1 KB PHP stacks):
 //
 //	                     fixtures (21 spans)        call sites (21 spans)
 //	                     encode  decode  size       encode  decode  size
-//	JSON+flate (before)   95 µs  225 µs  1661 B     250 µs  660 µs   3929 B
-//	binary                10 µs   11 µs  2386 B      36 µs   32 µs  17366 B
-//	binary+flate          85 µs   59 µs  1301 B     165 µs  121 µs   3574 B
+//	JSON+flate (before)  100 µs  213 µs  1662 B     212 µs  589 µs   3929 B
+//	binary                10 µs   18 µs  2386 B      30 µs   38 µs  17365 B
+//	binary+flate          76 µs   42 µs  1301 B     142 µs  105 µs   3572 B
+//	binary+s2             14 µs   19 µs  1486 B      45 µs   49 µs   4311 B
 //
-// DEFLATE (BestSpeed; HuffmanOnly is no faster) is most of the encoding's
-// CPU, but uncompressed rows cost SQLite nearly as much again in pages
-// written: bench/store writing 50k traces took 267-277 µs of store CPU per
-// trace uncompressed and 307-312 µs compressed (two runs each, same
-// machine), for 19.2 KB against 4.9 KB per trace on disk. The default
-// 1 GiB cap keeps 4x the history for ~14% more CPU.
+// Uncompressed rows cost SQLite nearly what DEFLATE costs in pages written
+// (bench/store, 50k traces: 267-277 µs of store CPU per trace uncompressed,
+// 307-312 µs with DEFLATE, 19.2 KB against 4.9 KB per trace on disk), so
+// the rows are compressed; S2 then took the store's CPU per trace from
+// 302-306 µs (DEFLATE) to 197-217 µs for 11% more disk (5.85 KB against
+// 5.25 KB per trace), two runs each on the same machine.
 func encodeSpans(spans []trace.Span) []byte {
 	e := spanEncoders.Get().(*spanEncoder)
 	defer e.release()
@@ -142,7 +150,33 @@ func encodeSpans(spans []trace.Span) []byte {
 	if len(raw) < compressFrom {
 		return bytes.Clone(raw)
 	}
-	return deflateBinary(raw)
+	return s2Binary(raw)
+}
+
+// s2Binary returns the spansS2Binary column for raw, a spansBinary one, or
+// a copy of raw if it compresses more than a reader would inflate.
+func s2Binary(raw []byte) []byte {
+	dst := make([]byte, 1, 1+s2.MaxEncodedLen(len(raw)-1))
+	dst[0] = spansS2Binary
+	dst = append(dst, s2.Encode(dst[1:cap(dst)], raw[1:])...)
+	if len(raw)-1 > maxInflateRatio*(len(dst)-1) {
+		return bytes.Clone(raw)
+	}
+	return dst
+}
+
+// unS2 decodes an S2 block, failing if it says it holds more than limit
+// bytes: the length is read from the block's header before anything is
+// allocated.
+func unS2(block []byte, limit int) ([]byte, error) {
+	n, err := s2.DecodedLen(block)
+	if err != nil {
+		return nil, err
+	}
+	if n > limit {
+		return nil, fmt.Errorf("compressed spans would inflate to %d bytes, more than %d", n, limit)
+	}
+	return s2.Decode(make([]byte, n), block)
 }
 
 // encode returns the spansBinary column for spans, in e's buffer.
@@ -312,6 +346,12 @@ func decodeSpans(blob []byte) ([]trace.Span, error) {
 	switch blob[0] {
 	case spansBinary:
 		return decodeBinary(blob[1:])
+	case spansS2Binary:
+		raw, err := unS2(blob[1:], maxInflateRatio*(len(blob)-1))
+		if err != nil {
+			return nil, fmt.Errorf("decode spans: %w", err)
+		}
+		return decodeBinary(raw)
 	case spansDeflateBinary:
 		raw, err := inflate(blob[1:], maxInflateRatio*(len(blob)-1))
 		if err != nil {

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/klauspost/compress/s2"
+
 	"github.com/tusk-php/tusk/pkg/trace"
 )
 
@@ -22,8 +24,8 @@ func TestSpansRoundTrip(t *testing.T) {
 	for i := range 50 {
 		tr := m.make(time.Unix(1_800_000_000, int64(i)))
 		blob := encodeSpans(tr.Spans)
-		if blob[0] != spansDeflateBinary {
-			t.Fatalf("format byte %d for %d spans, want %d", blob[0], len(tr.Spans), spansDeflateBinary)
+		if blob[0] != spansS2Binary {
+			t.Fatalf("format byte %d for %d spans, want %d", blob[0], len(tr.Spans), spansS2Binary)
 		}
 		got, err := decodeSpans(blob)
 		if err != nil {
@@ -89,6 +91,31 @@ func TestCompressedColumnsInflateBoundedly(t *testing.T) {
 	bomb := append([]byte{spansDeflateBinary}, deflated(t, uncompressedSpans(spans)[1:], flate.BestCompression)...)
 	if _, err := decodeSpans(bomb); err == nil || !strings.Contains(err.Error(), "inflates to more than") {
 		t.Errorf("a column inflating %dx decoded: %v", (1<<20)/len(bomb), err)
+	}
+	s2Bomb := append([]byte{spansS2Binary}, s2.Encode(nil, uncompressedSpans(spans)[1:])...)
+	if _, err := decodeSpans(s2Bomb); err == nil || !strings.Contains(err.Error(), "would inflate to") {
+		t.Errorf("an S2 column inflating %dx decoded: %v", (1<<20)/len(s2Bomb), err)
+	}
+	if _, err := decodeSpans(s2LyingLength()); err == nil || !strings.Contains(err.Error(), "would inflate to") {
+		t.Errorf("an S2 block claiming 1 GiB decoded: %v", err)
+	}
+}
+
+// s2LyingLength is an S2 column whose block header claims 1 GiB: the
+// decoder must refuse it before allocating.
+func s2LyingLength() []byte {
+	return binary.AppendUvarint([]byte{spansS2Binary}, 1<<30)
+}
+
+func TestDeflateBinaryColumnsStillDecode(t *testing.T) {
+	spans := newTraceMaker(5).make(time.Unix(1_800_000_000, 0)).Spans
+	blob := deflateBinary(uncompressedSpans(spans))
+	if blob[0] != spansDeflateBinary {
+		t.Fatalf("format %d", blob[0])
+	}
+	got, err := decodeSpans(blob)
+	if err != nil || !reflect.DeepEqual(got, spans) {
+		t.Fatalf("format 4 round trip: %v", err)
 	}
 }
 

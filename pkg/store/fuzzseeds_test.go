@@ -18,12 +18,16 @@ func fuzzSpansSeeds(t testing.TB) map[string][]byte {
 	plain := newTraceMaker(9).make(time.Unix(1_800_000_000, 0)).Spans
 	odd := append([]trace.Span(nil), plain...)
 	odd[0].Events = append(odd[0].Events, trace.Event{Name: "odd", Attributes: trace.Attributes{"nan": math.NaN(), "nil": nil}})
-	binary, deflated := uncompressedSpans(odd), encodeSpans(odd)
+	binary := uncompressedSpans(odd)
+	deflated, s2ed := deflateBinary(binary), encodeSpans(odd)
 	return map[string][]byte{
 		"binary":              binary,
 		"binary-truncated":    binary[:len(binary)/2],
 		"deflate-binary":      deflated,
 		"deflate-binary-cut":  deflated[:len(deflated)-3],
+		"s2-binary":           s2ed,
+		"s2-binary-cut":       s2ed[:len(s2ed)-3],
+		"s2-lying-length":     s2LyingLength(),
 		"binary-nil":          encodeSpans(nil),
 		"binary-empty":        encodeSpans([]trace.Span{}),
 		"binary-lying-count":  binaryBlob(1 << 40),
