@@ -113,6 +113,7 @@ type Assembler struct {
 	current map[uint32]requestKey // tid → the request it is in
 	procs   map[uint32]*procState
 	stats   Stats
+	spanIDs spanIDs
 }
 
 // New returns an Assembler that calls emit for each finished trace.
@@ -139,7 +140,7 @@ func New(opts Options, emit func(*trace.Trace)) *Assembler {
 		opts.RepeatThreshold = 5
 	}
 	return &Assembler{opts: opts, emit: emit, open: map[requestKey]*pending{}, current: map[uint32]requestKey{},
-		procs: map[uint32]*procState{}}
+		procs: map[uint32]*procState{}, spanIDs: newSpanIDs()}
 }
 
 // Stats returns the counters.

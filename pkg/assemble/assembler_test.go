@@ -415,6 +415,29 @@ func TestEventsOutsideARequestAreIgnored(t *testing.T) {
 	}
 }
 
+// BenchmarkAssembleCallHeavyRequest is bench/ingest's request: 9000 calls
+// of one function from the script, each a span (ns/op / 9000 = per event).
+func BenchmarkAssembleCallHeavyRequest(b *testing.B) {
+	a := New(Options{Clock: &WallClock{}}, func(*trace.Trace) {})
+	now := time.Unix(0, 0)
+	const calls = 9000
+	evs := []events.Event{start()}
+	for i := uint32(1); i <= calls; i++ {
+		f := fn(i+1, 1, 2, "f", "", 0, 1)
+		f.Start, f.Header.TS = reqStart+uint64(i)*1000, reqStart+uint64(i)*1000+500
+		evs = append(evs, f)
+	}
+	evs = append(evs, fn(1, 0, 1, "main", "", 0, 20), end(reqStart+21*ms, 200))
+	b.ReportAllocs()
+	for b.Loop() {
+		for _, e := range evs {
+			a.Add(e, now)
+		}
+		a.FlushAll()
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/calls, "ns/call")
+}
+
 func BenchmarkAssembleDeepRequest(b *testing.B) {
 	clock := &WallClock{}
 	a := New(Options{Clock: clock}, func(*trace.Trace) {})

@@ -45,7 +45,7 @@ func (a *Assembler) build(key requestKey, p *pending) *trace.Trace {
 	} else {
 		t.TraceID = trace.NewTraceID()
 	}
-	root.SpanID = trace.NewSpanID()
+	root.SpanID = a.spanIDs.next()
 
 	lost := uint32(0)
 	if e := p.end; e != nil {
@@ -91,8 +91,9 @@ func (a *Assembler) build(key requestKey, p *pending) *trace.Trace {
 		root.SetAttr("tusk.incomplete", true)
 	}
 
-	t.Spans = append([]trace.Span{root}, spans...)
-	t.Spans = append(t.Spans, ioSpans...)
+	// One allocation and one copy of what may be 10,000 spans.
+	t.Spans = make([]trace.Span, 0, 1+len(spans)+len(ioSpans))
+	t.Spans = append(append(append(t.Spans, root), spans...), ioSpans...)
 	if n, ok := root.Attributes[trace.AttrNPlusOneGroups].(int64); ok {
 		t.NPlusOne = int(n)
 	}
@@ -100,7 +101,7 @@ func (a *Assembler) build(key requestKey, p *pending) *trace.Trace {
 	t.DurationNano = root.DurationNano
 	t.Incomplete = incomplete
 	t.SpanCount = len(t.Spans)
-	validTrace(t)
+	validTrace(t, 1, 1+len(spans))
 	return t
 }
 
@@ -173,7 +174,7 @@ func (a *Assembler) functionSpans(rootID trace.SpanID, fns []*events.Function) (
 	}
 	ids := make(map[uint32]trace.SpanID, len(fns))
 	for _, f := range fns {
-		ids[f.Seq] = trace.NewSpanID()
+		ids[f.Seq] = a.spanIDs.next()
 	}
 	sorted := slices.Clone(fns)
 	slices.SortStableFunc(sorted, func(x, y *events.Function) int { return cmp.Compare(x.Start, y.Start) })
@@ -183,12 +184,12 @@ func (a *Assembler) functionSpans(rootID trace.SpanID, fns []*events.Function) (
 	for _, f := range sorted {
 		id := ids[f.Seq]
 		if _, dup := bySeq[f.Seq]; dup {
-			id = trace.NewSpanID()
+			id = a.spanIDs.next()
 		}
 		s := trace.Span{
 			SpanID:        id,
 			ParentSpanID:  rootID,
-			Name:          functionName(f),
+			Name:          validString(functionName(f)),
 			Kind:          trace.KindInternal,
 			StartUnixNano: a.opts.Clock.Wall(f.Start),
 			Status:        trace.Status{Code: trace.StatusUnset},
@@ -206,7 +207,7 @@ func (a *Assembler) functionSpans(rootID trace.SpanID, fns []*events.Function) (
 		}
 		s.SetAttr(trace.AttrCodeFunction, s.Name)
 		if f.File != "" {
-			s.SetAttr(trace.AttrCodeFilePath, f.File)
+			s.SetAttr(trace.AttrCodeFilePath, validString(f.File))
 		}
 		if f.Line != 0 {
 			s.SetAttr(trace.AttrCodeLineNumber, int64(f.Line))

@@ -422,7 +422,7 @@ func (a *Assembler) ioSpans(root *trace.Span, fnSpans []trace.Span, calls []*ioC
 	groups := map[string]*group{}
 	for _, c := range calls {
 		s := trace.Span{
-			SpanID:        trace.NewSpanID(),
+			SpanID:        a.spanIDs.next(),
 			ParentSpanID:  root.SpanID,
 			Kind:          trace.KindClient,
 			StartUnixNano: a.opts.Clock.Wall(c.start),
