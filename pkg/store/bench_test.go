@@ -43,21 +43,7 @@ func BenchmarkAdd(b *testing.B) {
 	})
 	b.Run("written", func(b *testing.B) {
 		// Add and Flush every batch: the writer's sustained throughput.
-		s := openTestStore(b, Options{Logger: slog.New(slog.DiscardHandler)})
-		ctx := context.Background()
-		b.ReportAllocs()
-		i := 0
-		for b.Loop() {
-			tr := *traces[i%len(traces)]
-			tr.TraceID = trace.NewTraceID() // new rows, not merges
-			s.Add(&tr)
-			i++
-			if i%DefaultBatchSize == 0 {
-				s.Flush(ctx)
-			}
-		}
-		s.Flush(ctx)
-		b.StopTimer()
+		s := benchWrite(b, traces, DefaultBatchSize)
 		st := s.Stats()
 		if st.Dropped > 0 {
 			b.Fatalf("dropped %d", st.Dropped)
@@ -67,21 +53,29 @@ func BenchmarkAdd(b *testing.B) {
 	b.Run("written-in-threes", func(b *testing.B) {
 		// The agent's event loop hands the store what settled in the last
 		// 50 ms: at WordPress's ~60 pages/s, batches of about three.
-		s := openTestStore(b, Options{Logger: slog.New(slog.DiscardHandler)})
-		ctx := context.Background()
-		b.ReportAllocs()
-		i := 0
-		for b.Loop() {
-			tr := *traces[i%len(traces)]
-			tr.TraceID = trace.NewTraceID()
-			s.Add(&tr)
-			i++
-			if i%3 == 0 {
-				s.Flush(ctx)
-			}
-		}
-		s.Flush(ctx)
+		benchWrite(b, traces, 3)
 	})
+}
+
+// benchWrite adds copies of traces (new ids: rows, not merges) to a new
+// store, flushing after every flushEvery, and returns the store.
+func benchWrite(b *testing.B, traces []*trace.Trace, flushEvery int) *Store {
+	s := openTestStore(b, Options{Logger: slog.New(slog.DiscardHandler)})
+	ctx := context.Background()
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		tr := *traces[i%len(traces)]
+		tr.TraceID = trace.NewTraceID()
+		s.Add(&tr)
+		i++
+		if i%flushEvery == 0 {
+			s.Flush(ctx)
+		}
+	}
+	s.Flush(ctx)
+	b.StopTimer()
+	return s
 }
 
 // BenchmarkSearch runs the UI's common searches over 100k traces, one a
