@@ -5,12 +5,16 @@
 //
 //	go run ./bench/overhead [-target fixture] [-rounds 3] [-duration 5s] [-connections 8]
 //	go run ./bench/overhead -target wordpress [-rounds 5] [-duration 10s] [-workers 4]
+//	go run ./bench/overhead -target wordpress-deep [-rounds 5] [-duration 10s] [-fixed-duration 15s]
 //
 // -target fixture (the default): the fixture app with USE_ZEND_DTRACE=1,
 // request probes only, then deep mode. -target wordpress: WordPress and
 // MariaDB on php-fpm with opcache and the tracing JIT, no USE_ZEND_DTRACE,
 // the agent in always-on mode (its defaults) and in variants that isolate
 // its parts, at saturation and at a fixed request rate (see wordpress.go).
+// -target wordpress-deep: the same WordPress with USE_ZEND_DTRACE=1, control
+// vs always-on vs deep mode on every worker and on one worker only, with
+// php-fpm's own per-worker timings (see wordpress_deep.go).
 //
 // Needs root (the agent loads BPF), wrk, php-fpm 8.2 and nginx (and MariaDB
 // and Debian's wordpress package for -target wordpress).
@@ -39,11 +43,12 @@ import (
 )
 
 var (
-	target      = flag.String("target", "fixture", "what to load: fixture (tests/fixtures/app, request probes and deep mode) or wordpress (always-on mode)")
+	target      = flag.String("target", "fixture", "what to load: fixture (tests/fixtures/app, request probes and deep mode), wordpress (always-on mode) or wordpress-deep (deep mode on all workers and on one)")
 	rounds      = flag.Int("rounds", 3, "control/attached rounds (wordpress: 5 unless set)")
 	duration    = flag.Duration("duration", 5*time.Second, "wrk run length (wordpress: 10s unless set)")
 	connections = flag.Int("connections", 8, "wrk connections")
 	path        = flag.String("path", "/status.php?code=200", "request path (a fast PHP script shows the overhead best; wordpress: / unless set)")
+	wrkTimeout  = new(time.Duration) // wrk --timeout if set (wordpress-deep)
 	deepPath    = flag.String("deep-path", "/calls.php?n=2000", "path for the deep-mode ingest run (every call becomes an event)")
 )
 
@@ -83,8 +88,26 @@ func main() {
 			*rounds = 5
 		}
 		runWordPress()
+	case "wordpress-deep":
+		if !set["duration"] {
+			*duration = 10 * time.Second
+		}
+		if !set["path"] {
+			*path = "/"
+		}
+		if !set["rounds"] {
+			*rounds = 5
+		}
+		if !set["rate-fraction"] {
+			*rateFrac = 0.35
+		}
+		if !set["bpf-stats"] {
+			// bpf_stats adds its own clock reads to every uprobe hit (~250k per deep request).
+			*bpfStatsOn = false
+		}
+		runWordPressDeep()
 	default:
-		log.Fatalf("-target %q: want fixture or wordpress", *target)
+		log.Fatalf("-target %q: want fixture, wordpress or wordpress-deep", *target)
 	}
 	cleanup.Run()
 }
@@ -175,12 +198,16 @@ var (
 	rpsRe     = regexp.MustCompile(`Requests/sec:\s+([0-9.]+)`)
 	countRe   = regexp.MustCompile(`(?m)^\s+([0-9]+) requests in `)
 	sockErrRe = regexp.MustCompile(`Socket errors: (.*)`)
-	latRe     = regexp.MustCompile(`(?m)^\s+(50|99)%\s+([0-9.]+)(us|ms|s)$`)
+	latRe     = regexp.MustCompile(`(?m)^\s+(50|99)%\s+([0-9.]+)(us|ms|s) *$`)
 )
 
 // wrk runs one bounded load of *duration and parses its figures.
 func wrk(url string) result {
-	out, err := exec.Command("wrk", "-t2", "-c"+strconv.Itoa(*connections), "-d"+duration.String(), "--latency", url).CombinedOutput()
+	args := []string{"-t2", "-c" + strconv.Itoa(*connections), "-d" + duration.String(), "--latency"}
+	if *wrkTimeout > 0 {
+		args = append(args, "--timeout", strconv.Itoa(int(wrkTimeout.Seconds()))+"s")
+	}
+	out, err := exec.Command("wrk", append(args, url)...).CombinedOutput()
 	if err != nil {
 		cleanup.Die("wrk: %v\n%s", err, out)
 	}

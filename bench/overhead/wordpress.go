@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -49,6 +50,9 @@ type variant struct {
 	key, label          string
 	flags               []string
 	needIO, needProfile bool
+	// deep (wordpress-deep): deep mode on the whole pool ("pool") or on one
+	// worker ("one") while the load runs; "" for none.
+	deep string
 }
 
 var wpVariants = []variant{
@@ -67,8 +71,11 @@ type sample struct {
 	lost       uint64
 	lostPerCPU []uint64
 	progs      map[string]progStat
-	sat        result     // saturation rounds
-	open       openResult // fixed-rate rounds
+	spans      uint64      // tusk_spans_stored_total over the load
+	fpm        *fpmRound   // wordpress-deep: php-fpm's own view of the load (access log, schedstat)
+	deep       *deepRecord // wordpress-deep: the deep-mode grant of a deep variant
+	sat        result      // saturation rounds
+	open       openResult  // fixed-rate rounds
 }
 
 // perReq is d per request of this sample, in µs.
@@ -95,7 +102,7 @@ func runWordPress() {
 	check(err)
 	cleanup.AtExit(func() { s.Stop() })
 	b.s, b.url = s, s.URL()+*path
-	php := b.checkPHP()
+	php := b.checkPHP(false)
 
 	fmt.Printf("wordpress: %s, %d workers (pm static), %s; MariaDB %s; nginx at %s\n", php, *workers,
 		strings.Join(jitIni, " "), mariadbVersion(), s.URL())
@@ -103,23 +110,18 @@ func runWordPress() {
 	fmt.Printf("load: %s, wrk -t2 -c%d -d%s at saturation, then a fixed rate (open loop) for %s; %d rounds, warm-up %s\n\n",
 		*path, *connections, *duration, *duration, *rounds, *warmup)
 
-	// Warm-up: opcache, JIT traces, MariaDB's buffer pool and query cache.
-	w := *duration
-	*duration = *warmup
-	wu := wrk(b.url)
-	*duration = w
-	fmt.Printf("warm-up: %.0f req/s over %s\n", wu.rps, *warmup)
+	b.warmUp()
 
 	// 1. Saturation.
 	sat := map[string][]sample{}
 	for r := 1; r <= *rounds; r++ {
 		line := fmt.Sprintf("round %d saturation:", r)
-		for _, v := range roundOrder(r) {
+		for _, v := range roundOrder(wpVariants, r) {
 			var hook func(*agent)
 			if v.key == "always-on" && r == *rounds {
 				hook = b.inspect
 			}
-			smp := b.measure(v, func(smp *sample) {
+			smp := b.measure(v, nil, func(smp *sample) {
 				smp.sat = wrk(b.url)
 				smp.requests = smp.sat.requests
 			}, hook)
@@ -142,8 +144,8 @@ func runWordPress() {
 	fixed := map[string][]sample{}
 	for r := 1; r <= *rounds; r++ {
 		line := fmt.Sprintf("round %d at %.0f req/s: p50", r, rate)
-		for _, v := range roundOrder(r) {
-			smp := b.measure(v, func(smp *sample) {
+		for _, v := range roundOrder(wpVariants, r) {
+			smp := b.measure(v, nil, func(smp *sample) {
 				smp.open = openLoop(b.url, rate, *duration)
 				smp.requests = smp.open.sent - smp.open.errors
 			}, nil)
@@ -156,23 +158,35 @@ func runWordPress() {
 	b.report(sat, fixed, rate, controlRPS)
 }
 
-// roundOrder is the variants in the order round r runs them: rotated by one
-// each round, so that no variant always runs first or right after another
-// (drift, the previous agent's teardown), and control still alternates with
-// the attached variants.
-func roundOrder(r int) []variant {
-	n := len(wpVariants)
+// warmUp runs wrk for -warmup: opcache, JIT traces, MariaDB's buffer pool
+// and query cache.
+func (b *wpBench) warmUp() {
+	w := *duration
+	*duration = *warmup
+	wu := wrk(b.url)
+	*duration = w
+	fmt.Printf("warm-up: %.0f req/s over %s\n", wu.rps, *warmup)
+}
+
+// roundOrder is the variants vs in the order round r runs them: rotated by
+// one each round, so that no variant always runs first or right after
+// another (drift, the previous agent's teardown), and control still
+// alternates with the attached variants.
+func roundOrder(vs []variant, r int) []variant {
+	n := len(vs)
 	out := make([]variant, n)
 	for i := range out {
-		out[i] = wpVariants[(i+r-1)%n]
+		out[i] = vs[(i+r-1)%n]
 	}
 	return out
 }
 
 // measure runs load once for variant v: the agent started first (and
 // stopped after) unless v is the control, with bpf stats on while it runs.
-// hook, if any, sees the agent after the load.
-func (b *wpBench) measure(v variant, load func(*sample), hook func(*agent)) sample {
+// setup, if any, runs once the agent is ready and before the load (deep
+// mode), and what it returns right after the load. hook, if any, sees the
+// agent after the load.
+func (b *wpBench) measure(v variant, setup func(*agent, *sample) func(), load func(*sample), hook func(*agent)) sample {
 	var smp sample
 	if v.key == "control" {
 		m0 := machineCPU()
@@ -194,6 +208,10 @@ func (b *wpBench) measure(v variant, load func(*sample), hook func(*agent)) samp
 	if b.statuses[v.key] == nil {
 		b.statuses[v.key] = a.status()
 	}
+	var teardown func()
+	if setup != nil {
+		teardown = setup(a, &smp)
+	}
 	var restore func()
 	var ids map[int]bool
 	var p0 map[int]progStat
@@ -202,9 +220,14 @@ func (b *wpBench) measure(v variant, load func(*sample), hook func(*agent)) samp
 		ids = agentProgIDs(a.cmd.Process.Pid)
 		p0 = progStats(ids)
 	}
+	sp0 := agentMetric("tusk_spans_stored_total")
 	st0, c0, m0 := a.status(), a.cpu(), machineCPU()
 	load(&smp)
 	m1, c1, st1 := machineCPU(), a.cpu(), a.status()
+	smp.spans = uint64(agentMetric("tusk_spans_stored_total") - sp0)
+	if teardown != nil {
+		teardown()
+	}
 	if restore != nil {
 		smp.progs = progDelta(p0, progStats(ids))
 		restore()
@@ -337,6 +360,22 @@ func countList(m map[string]int) string {
 	return strings.Join(parts, ", ")
 }
 
+// agentMetric reads one unlabelled sample of the running agent's /metrics
+// (0 if absent or unreadable).
+func agentMetric(name string) float64 {
+	text, err := agentGet("http://127.0.0.1:17070" + agentapi.PathMetrics)
+	if err != nil {
+		return 0
+	}
+	for _, l := range strings.Split(text, "\n") {
+		if v, ok := strings.CutPrefix(l, name+" "); ok {
+			f, _ := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			return f
+		}
+	}
+	return 0
+}
+
 func agentGet(url string) (string, error) {
 	req, _ := http.NewRequest(http.MethodGet, url, nil)
 	req.Header.Set("Authorization", "Bearer bench")
@@ -354,8 +393,10 @@ func agentGet(url string) (string, error) {
 
 // checkPHP asks a worker of the pool itself (over FastCGI, with a script
 // outside WordPress) whether opcache and the JIT are on and USE_ZEND_DTRACE
-// is unset; it refuses to measure anything else.
-func (b *wpBench) checkPHP() string {
+// is unset; it refuses to measure anything else. With dtrace
+// (wordpress-deep) it wants opcache on and USE_ZEND_DTRACE=1 instead, and
+// reports the JIT (which DTrace turns off).
+func (b *wpBench) checkPHP(dtrace bool) string {
 	script := filepath.Join(b.work, "bench-check.php")
 	check(os.WriteFile(script, []byte(`<?php
 $s = opcache_get_status(false);
@@ -367,12 +408,22 @@ echo json_encode(["php" => PHP_VERSION, "opcache" => $s["opcache_enabled"] ?? fa
 	if err != nil {
 		cleanup.Die("checking the pool's PHP over FastCGI: %v (output %q)", err, out)
 	}
-	if !strings.Contains(out, `"opcache":true`) || !strings.Contains(out, `"jit":true`) || !strings.Contains(out, `"dtrace":false`) {
-		cleanup.Die("the pool's PHP is not what production runs (want opcache and JIT on, no USE_ZEND_DTRACE): %s", out)
-	}
 	ver := "PHP ?"
 	if i := strings.Index(out, `"php":"`); i >= 0 {
 		ver = "PHP " + strings.SplitN(out[i+7:], `"`, 2)[0]
+	}
+	if dtrace {
+		if !strings.Contains(out, `"opcache":true`) || !strings.Contains(out, `"dtrace":"1"`) {
+			cleanup.Die("the pool's PHP does not have opcache on and USE_ZEND_DTRACE=1: %s", out)
+		}
+		jit := "JIT off"
+		if strings.Contains(out, `"jit":true`) {
+			jit = "JIT on"
+		}
+		return ver + " php-fpm (opcache on, USE_ZEND_DTRACE=1, " + jit + ")"
+	}
+	if !strings.Contains(out, `"opcache":true`) || !strings.Contains(out, `"jit":true`) || !strings.Contains(out, `"dtrace":false`) {
+		cleanup.Die("the pool's PHP is not what production runs (want opcache and JIT on, no USE_ZEND_DTRACE): %s", out)
 	}
 	return ver + " php-fpm (opcache on, tracing JIT on, USE_ZEND_DTRACE unset)"
 }

@@ -85,6 +85,9 @@ func StartFPM(ctx context.Context, opts FPMOptions) (*FPM, error) {
 		if p.Listen, err = loopbackAddr(p.Listen); err != nil {
 			return nil, err
 		}
+		if opts.Root != "" && p.AccessLog != "" {
+			return nil, fmt.Errorf("php-fpm in chroot %s: pool %s: access logs are not supported", opts.Root, p.Name)
+		}
 		if opts.Root != "" && listenNetwork(p.Listen) == "unix" {
 			return nil, fmt.Errorf("php-fpm in chroot %s: pool %s: listen on 127.0.0.1 TCP, not the Unix socket %s", opts.Root, p.Name, p.Listen)
 		}
@@ -298,6 +301,16 @@ func (f *FPM) Listen(pool string) string {
 	for _, p := range f.pools {
 		if p.Name == pool {
 			return p.Listen
+		}
+	}
+	return ""
+}
+
+// AccessLog returns a pool's access log file (Pool.AccessLog), "" for none or an unknown pool.
+func (f *FPM) AccessLog(pool string) string {
+	for _, p := range f.pools {
+		if p.Name == pool {
+			return p.AccessLog
 		}
 	}
 	return ""

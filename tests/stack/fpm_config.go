@@ -20,6 +20,11 @@ type Pool struct {
 	PHPAdminValues map[string]string
 	// User the workers run as; default www-data (group: the user's).
 	User string
+	// AccessLog, if set, is php-fpm's access.log for the pool (one line per request, written by the
+	// worker that served it) and AccessFormat its access.format (php-fpm's letters: %p worker PID,
+	// %{micro}d duration, %{total}C %CPU, %s status, %r URI…; empty keeps php-fpm's default).
+	AccessLog    string
+	AccessFormat string
 }
 
 const (
@@ -80,6 +85,15 @@ decorate_workers_output = no
 `, p.Name, p.User, p.Listen, p.Workers, p.MaxRequests)
 		if listenNetwork(p.Listen) == "unix" {
 			b.WriteString("listen.mode = 0666\n")
+		}
+		if p.AccessLog != "" {
+			if strings.ContainsAny(p.AccessLog+p.AccessFormat, "\n\r\"") {
+				return "", fmt.Errorf("php-fpm pool %q: access log path and format must not contain quotes or newlines", p.Name)
+			}
+			fmt.Fprintf(&b, "access.log = %s\n", p.AccessLog)
+			if p.AccessFormat != "" {
+				fmt.Fprintf(&b, "access.format = \"%s\"\n", p.AccessFormat)
+			}
 		}
 		for _, k := range slices.Sorted(maps.Keys(p.PHPAdminValues)) {
 			fmt.Fprintf(&b, "php_admin_value[%s] = %s\n", k, p.PHPAdminValues[k])

@@ -2,6 +2,7 @@ package stack
 
 import (
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -44,5 +45,26 @@ func TestIniFlags(t *testing.T) {
 	}
 	if _, err := iniFlags([]string{"opcache.enable"}); err == nil {
 		t.Error("want an error without =")
+	}
+}
+
+func TestRenderFPMConfigAccessLog(t *testing.T) {
+	pool := Pool{Name: "wordpress", Listen: "127.0.0.1:9001", AccessLog: "/tmp/s/log/php-fpm-wordpress.access.log",
+		AccessFormat: "%p %s %{micro}d %{total}C %r"}.withDefaults()
+	got, err := renderFPMConfig(fpmConfig{PIDFile: "/p", ErrorLog: "/e", Pools: []Pool{pool}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"\naccess.log = /tmp/s/log/php-fpm-wordpress.access.log\n",
+		"\naccess.format = \"%p %s %{micro}d %{total}C %r\"\n",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("config lacks %q:\n%s", want, got)
+		}
+	}
+	pool.AccessFormat = `"%p"`
+	if _, err := renderFPMConfig(fpmConfig{Pools: []Pool{pool}}); err == nil {
+		t.Error("want an error for a format with quotes")
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"path/filepath"
 	"strconv"
 	"sync"
 	"time"
@@ -25,6 +26,10 @@ type StackOptions struct {
 	Workers        int
 	MaxRequests    int
 	PHPAdminValues map[string]string
+	// FPMAccessFormat, if set, gives the site's pool an access log, DIR/log/php-fpm-<pool>.access.log
+	// (FPM.AccessLog), in this php-fpm access.format ("%p %{micro}d %s": worker PID, duration in µs,
+	// status). Not with ChrootPHP.
+	FPMAccessFormat string
 	// FastCGIParams are extra fastcgi_param lines for every PHP request.
 	FastCGIParams []FastCGIParam
 	// AppDir is the fixture's document root; default FixtureAppDir().
@@ -195,6 +200,10 @@ func (s *Stack) startServices(ctx context.Context, opts StackOptions) error {
 	}
 
 	pools := []Pool{{Name: s.Pool, Workers: opts.Workers, MaxRequests: opts.MaxRequests, PHPAdminValues: opts.PHPAdminValues}}
+	if opts.FPMAccessFormat != "" {
+		pools[0].AccessLog = filepath.Join(s.Dir, "log", "php-fpm-"+s.Pool+".access.log")
+		pools[0].AccessFormat = opts.FPMAccessFormat
+	}
 	if s.Kind == "fixture" && opts.WithUpstream {
 		pools = append(pools, Pool{Name: UpstreamPool, Workers: 2})
 	}
