@@ -36,9 +36,8 @@ func TestSetNames(t *testing.T) {
 
 // threadCaps is one thread's /proc/self/task/<tid>/status lines.
 type threadCaps struct {
-	TID                          int
-	Eff, Prm, Inh, Bnd, Amb      Set
-	NoNewPrivs                   int
+	TID int
+	Status
 	BeforeEff, BeforePrm, Before Set
 }
 
@@ -81,12 +80,12 @@ func TestDropReachesEveryThread(t *testing.T) {
 	keep := Of(unix.CAP_BPF, unix.CAP_SYS_PTRACE)
 	for _, th := range threads {
 		want := keep & th.BeforePrm
-		if th.Eff != want || th.Prm != want || th.Inh != 0 || th.Amb != 0 || th.NoNewPrivs != 1 {
+		if th.Effective != want || th.Permitted != want || th.Inheritable != 0 || th.Ambient != 0 || th.NoNewPrivs != 1 {
 			t.Errorf("thread %d: eff %v, prm %v, inh %v, amb %v, no_new_privs %d; want eff=prm=%v",
-				th.TID, th.Eff, th.Prm, th.Inh, th.Amb, th.NoNewPrivs, want)
+				th.TID, th.Effective, th.Permitted, th.Inheritable, th.Ambient, th.NoNewPrivs, want)
 		}
-		if th.BeforeEff.Has(unix.CAP_SETPCAP) && th.Bnd&^keep != 0 {
-			t.Errorf("thread %d: bounding set still has %v", th.TID, th.Bnd&^keep)
+		if th.BeforeEff.Has(unix.CAP_SETPCAP) && th.Bounding&^keep != 0 {
+			t.Errorf("thread %d: bounding set still has %v", th.TID, th.Bounding&^keep)
 		}
 	}
 	t.Logf("%d threads, each with %v only", len(threads), keep)
@@ -133,27 +132,8 @@ func dropInChild() {
 		if err != nil {
 			continue
 		}
-		th := threadCaps{BeforeEff: before.effective, BeforePrm: before.permitted}
+		th := threadCaps{Status: ParseStatus(b), BeforeEff: before.effective, BeforePrm: before.permitted}
 		th.TID, _ = strconv.Atoi(filepath.Base(filepath.Dir(p)))
-		for _, line := range strings.Split(string(b), "\n") {
-			k, v, _ := strings.Cut(line, ":")
-			v = strings.TrimSpace(v)
-			n, _ := strconv.ParseUint(v, 16, 64)
-			switch k {
-			case "CapEff":
-				th.Eff = Set(n)
-			case "CapPrm":
-				th.Prm = Set(n)
-			case "CapInh":
-				th.Inh = Set(n)
-			case "CapBnd":
-				th.Bnd = Set(n)
-			case "CapAmb":
-				th.Amb = Set(n)
-			case "NoNewPrivs":
-				th.NoNewPrivs, _ = strconv.Atoi(v)
-			}
-		}
 		threads = append(threads, th)
 	}
 	close(release)

@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -26,9 +25,8 @@ var keptByTheAgent = privdrop.Of(unix.CAP_BPF, unix.CAP_PERFMON, unix.CAP_SYS_AD
 // taskStatus is what /proc/<pid>/task/<tid>/status says of one thread's
 // privileges.
 type taskStatus struct {
-	tid                     string
-	eff, prm, inh, bnd, amb privdrop.Set
-	noNewPrivs              string
+	tid string
+	privdrop.Status
 }
 
 func readTaskStatus(t *testing.T, path string) (taskStatus, bool) {
@@ -37,27 +35,7 @@ func readTaskStatus(t *testing.T, path string) (taskStatus, bool) {
 	if err != nil {
 		return taskStatus{}, false // the thread exited
 	}
-	st := taskStatus{tid: filepath.Base(filepath.Dir(path))}
-	for _, line := range strings.Split(string(b), "\n") {
-		k, v, _ := strings.Cut(line, ":")
-		v = strings.TrimSpace(v)
-		n, _ := strconv.ParseUint(v, 16, 64)
-		switch k {
-		case "CapEff":
-			st.eff = privdrop.Set(n)
-		case "CapPrm":
-			st.prm = privdrop.Set(n)
-		case "CapInh":
-			st.inh = privdrop.Set(n)
-		case "CapBnd":
-			st.bnd = privdrop.Set(n)
-		case "CapAmb":
-			st.amb = privdrop.Set(n)
-		case "NoNewPrivs":
-			st.noNewPrivs = v
-		}
-	}
-	return st, true
+	return taskStatus{tid: filepath.Base(filepath.Dir(path)), Status: privdrop.ParseStatus(b)}, true
 }
 
 // agentThreads reads every thread of the agent once its capabilities were
@@ -89,9 +67,9 @@ func checkOnlyKept(t *testing.T, a *agentProc, want privdrop.Set) {
 	t.Helper()
 	threads := agentThreads(t, a)
 	for _, th := range threads {
-		if th.eff != want || th.prm != want || th.bnd != want || th.inh != 0 || th.amb != 0 || th.noNewPrivs != "1" {
-			t.Errorf("agent thread %s: CapEff %#x CapPrm %#x CapBnd %#x CapInh %#x CapAmb %#x NoNewPrivs %s; want %#x (%v) in the first three",
-				th.tid, uint64(th.eff), uint64(th.prm), uint64(th.bnd), uint64(th.inh), uint64(th.amb), th.noNewPrivs, uint64(want), want)
+		if th.Effective != want || th.Permitted != want || th.Bounding != want || th.Inheritable != 0 || th.Ambient != 0 || th.NoNewPrivs != 1 {
+			t.Errorf("agent thread %s: CapEff %#x CapPrm %#x CapBnd %#x CapInh %#x CapAmb %#x NoNewPrivs %d; want %#x (%v) in the first three",
+				th.tid, uint64(th.Effective), uint64(th.Permitted), uint64(th.Bounding), uint64(th.Inheritable), uint64(th.Ambient), th.NoNewPrivs, uint64(want), want)
 		}
 	}
 	t.Logf("%d agent threads: CapEff = CapPrm = CapBnd = %#x (%v), CapInh = CapAmb = 0, NoNewPrivs 1", len(threads), uint64(want), want)
@@ -136,10 +114,10 @@ func TestAgentDropsCapabilitiesItDoesNotNeed(t *testing.T) {
 	if !ok {
 		t.Fatal("no /proc/self/status")
 	}
-	if !self.eff.Has(unix.CAP_SETPCAP) || self.bnd&^keptByTheAgent == 0 {
-		t.Skipf("the test runs without CAP_SETPCAP or with nothing to drop (CapBnd %#x)", uint64(self.bnd))
+	if !self.Effective.Has(unix.CAP_SETPCAP) || self.Bounding&^keptByTheAgent == 0 {
+		t.Skipf("the test runs without CAP_SETPCAP or with nothing to drop (CapBnd %#x)", uint64(self.Bounding))
 	}
-	want := keptByTheAgent & self.bnd // what root gets at execve
+	want := keptByTheAgent & self.Bounding // what root gets at execve
 	s := dtraceStack(t, 2)
 	a := startAgent(t, s)
 	checkOnlyKept(t, a, want)
