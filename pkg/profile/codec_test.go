@@ -2,10 +2,14 @@ package profile
 
 import (
 	"bytes"
+	"compress/flate"
+	"encoding/binary"
 	"errors"
 	"maps"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/klauspost/compress/s2"
 )
 
 func TestCodecRoundTrip(t *testing.T) {
@@ -45,15 +49,21 @@ func TestCodecIsCompact(t *testing.T) {
 
 func TestDecodeRejectsBrokenBlobs(t *testing.T) {
 	good := Encode(randomProfile(rand.New(rand.NewPCG(7, 8)), 300, 0))
-	if good[0] != formatV1Deflate {
+	if good[0] != formatV1S2 {
 		t.Fatalf("want a compressed blob, got format %d", good[0])
 	}
 	raw := Encode(handProfile())
+	// An S2 block's header states its decoded length: one past the limit
+	// must be refused before anything that size is allocated.
+	bomb := binary.AppendUvarint([]byte{formatV1S2}, maxDecodedBytes+1)
 	for name, blob := range map[string][]byte{
 		"empty":           nil,
 		"unknown format":  {99, 1, 2, 3},
 		"truncated":       good[:len(good)/2],
 		"bad deflate":     append([]byte{formatV1Deflate}, 0xff, 0xff, 0xff),
+		"bad s2":          append([]byte{formatV1S2}, 0x10, 0xff, 0xff, 0xff),
+		"s2 bomb":         append(bomb, 0),
+		"s2 truncated":    good[:len(good)-1],
 		"raw truncated":   raw[:len(raw)-1],
 		"trailing bytes":  append(append([]byte(nil), raw...), 0),
 		"huge count":      {formatV1Raw, 1, 0, 0xff, 0xff, 0xff, 0xff, 0x0f},
@@ -69,6 +79,35 @@ func TestDecodeRejectsBrokenBlobs(t *testing.T) {
 	ok := []byte{formatV1Raw, 1, 0, 1, 1, 'x', 1, 0, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 1, 0, 1}
 	if p, err := Decode(ok); err != nil || p.Total() != 1 || p.Frames[0].Function != "x" {
 		t.Errorf("hand-made blob: %v, %v", p, err)
+	}
+}
+
+// TestDeflateProfilesStillDecode: rows written before S2 keep their DEFLATE
+// blobs (format 2), and both decoders see the same samples in them.
+func TestDeflateProfilesStillDecode(t *testing.T) {
+	p := randomProfile(rand.New(rand.NewPCG(13, 14)), 300, 0)
+	s2Blob := Encode(p)
+	payload, err := s2.Decode(nil, s2Blob[1:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var deflated bytes.Buffer
+	deflated.WriteByte(formatV1Deflate)
+	zw, _ := flate.NewWriter(&deflated, flate.BestSpeed)
+	_, _ = zw.Write(payload)
+	_ = zw.Close()
+	got, err := Decode(deflated.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !maps.Equal(canonical(got), canonical(p)) || got.Total() != p.Total() {
+		t.Errorf("DEFLATE blob decoded to %d samples, want %d", got.Total(), p.Total())
+	}
+	m := NewFunctionMatcher(FunctionRef{Label: p.Frames[0].Name()})
+	a, errA := m.Count(deflated.Bytes())
+	b, errB := m.Count(s2Blob)
+	if errA != nil || errB != nil || a != b || a.Samples == 0 {
+		t.Errorf("function matcher: DEFLATE %v, %v; S2 %v, %v", a, errA, b, errB)
 	}
 }
 

@@ -7,6 +7,8 @@ import (
 	"io"
 	"math"
 	"sync"
+
+	"github.com/klauspost/compress/s2"
 )
 
 // Reading the storage format (see codec.go), shared by Decode and
@@ -29,6 +31,19 @@ func openPayload(blob []byte, buf *[]byte) (*reader, error) {
 			dst = (*buf)[:0]
 		}
 		raw, err := inflate(dst, blob[1:])
+		if err != nil {
+			return nil, err
+		}
+		if buf != nil && cap(raw) <= maxReusedPayload {
+			*buf = raw[:0]
+		}
+		return &reader{b: raw}, nil
+	case formatV1S2:
+		var dst []byte
+		if buf != nil {
+			dst = *buf
+		}
+		raw, err := unS2(dst, blob[1:])
 		if err != nil {
 			return nil, err
 		}
@@ -68,6 +83,27 @@ func inflate(dst, compressed []byte) ([]byte, error) {
 	raw := out.Bytes()
 	if len(raw) > maxDecodedBytes {
 		return nil, corrupt("more than %d bytes inflated", maxDecodedBytes)
+	}
+	return raw, nil
+}
+
+// unS2 decodes an S2 block into dst's memory when it is large enough. The
+// block's header says how long the payload is: that is checked against
+// maxDecodedBytes before anything is allocated.
+func unS2(dst, block []byte) ([]byte, error) {
+	n, err := s2.DecodedLen(block)
+	if err != nil {
+		return nil, corrupt("s2: %v", err)
+	}
+	if n > maxDecodedBytes {
+		return nil, corrupt("more than %d bytes inflated", maxDecodedBytes)
+	}
+	if cap(dst) < n {
+		dst = make([]byte, n)
+	}
+	raw, err := s2.Decode(dst[:cap(dst)], block)
+	if err != nil {
+		return nil, corrupt("s2: %v", err)
 	}
 	return raw, nil
 }
