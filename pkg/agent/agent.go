@@ -192,7 +192,7 @@ func (a *Agent) Run(ctx context.Context) error {
 		ReadHeaderTimeout: 5 * time.Second,
 		IdleTimeout:       60 * time.Second,
 	}
-	a.log.Info("tusk agent started", "version", Version, "api", scheme+"://"+ln.Addr().String(), "db", a.cfg.DB)
+	a.log.Info("tusk agent started", "version", Version, "api", scheme+"://"+ln.Addr().String(), "db", a.cfg.DB, "cpuPolicy", a.cfg.CPUPolicy)
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()

@@ -107,6 +107,13 @@ type Config struct {
 	// are traced (kubeconfig.go).
 	Kubernetes KubernetesConfig `yaml:"kubernetes"`
 
+	// CPUPolicy is the Linux scheduling policy of the agent's threads:
+	// "batch" (the default: a fair share of CPU, but a woken agent does not
+	// preempt a PHP request), "normal", or "idle" (only CPU nothing else
+	// wants; events are lost if the machine stays saturated longer than the
+	// ring buffer lasts).
+	CPUPolicy string `yaml:"cpu_policy"`
+
 	LogLevel string `yaml:"log_level"`
 }
 
@@ -132,6 +139,7 @@ func DefaultConfig() Config {
 	c.Metrics.MaxEndpoints = 100
 	c.Export.OTLP = otlpexport.DefaultConfig()
 	c.Kubernetes = defaultKubernetesConfig()
+	c.CPUPolicy = "batch"
 	c.LogLevel = "info"
 	return c
 }
@@ -156,7 +164,8 @@ func (c *Config) LoadConfigFile(path string) error {
 	return nil
 }
 
-// ApplyEnv reads TUSK_TOKEN, TUSK_LISTEN, TUSK_DB and TUSK_OTLP_ENDPOINT.
+// ApplyEnv reads TUSK_TOKEN, TUSK_LISTEN, TUSK_DB, TUSK_OTLP_ENDPOINT and
+// TUSK_CPU_POLICY.
 func (c *Config) ApplyEnv(getenv func(string) string) {
 	if v := getenv("TUSK_TOKEN"); v != "" {
 		c.Token = v
@@ -169,6 +178,9 @@ func (c *Config) ApplyEnv(getenv func(string) string) {
 	}
 	if v := getenv("TUSK_OTLP_ENDPOINT"); v != "" {
 		c.Export.OTLP.Endpoint = v
+	}
+	if v := getenv("TUSK_CPU_POLICY"); v != "" {
+		c.CPUPolicy = v
 	}
 }
 
@@ -194,6 +206,9 @@ func (c *Config) Validate() error {
 	}
 	if _, err := probes.ParseRequestMode(string(c.RequestProbes)); err != nil {
 		return err
+	}
+	if _, ok := cpuPolicies[c.CPUPolicy]; !ok {
+		return fmt.Errorf("cpu_policy %q: want normal, batch or idle", c.CPUPolicy)
 	}
 	if c.IO.SQLMaxLength < 16 || c.IO.SQLMaxLength > maxSQLLength {
 		return fmt.Errorf("io.sql_max_length %d is out of range 16..%d", c.IO.SQLMaxLength, maxSQLLength)

@@ -112,6 +112,9 @@ func runAgent(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if err := agent.ApplyCPUPolicy(cfg.CPUPolicy); err != nil {
+		log.Warn("could not lower the agent's CPU priority; it runs under the default policy", "error", err)
+	}
 	if gcPercent, memoryLimit := tuneGC(); gcPercent > 0 || memoryLimit > 0 {
 		log.Debug("garbage collector tuned (GOGC / GOMEMLIMIT override)", "gcPercent", gcPercent, "memoryLimitBytes", memoryLimit)
 	}
