@@ -63,8 +63,11 @@ var ErrCorrupt = errors.New("corrupt profile")
 
 // Encode returns p in the storage format.
 func Encode(p *Profile) []byte {
-	var strs []string
-	strIdx := map[string]uint64{}
+	// Sized for a function, class and file name per frame: growing the map
+	// on the way was 20% of encoding a request profile.
+	n := 3*len(p.Frames) + 3*len(p.Labels)
+	strs := make([]string, 0, n)
+	strIdx := make(map[string]uint64, n)
 	str := func(s string) uint64 {
 		if i, ok := strIdx[s]; ok {
 			return i
