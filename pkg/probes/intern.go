@@ -18,6 +18,11 @@ const maxInterned = 1 << 16
 // 30,000 copies. Used by the event loop's goroutine only.
 type interner struct {
 	names map[string]string
+	// recent is a direct-mapped cache in front of names, indexed by a
+	// name's length and two of its bytes: comparing the record's bytes
+	// with the one name there is cheaper than hashing them for the map
+	// (the map lookups were ~2.5% of the agent's CPU in deep mode).
+	recent [64]string
 }
 
 // cString is the package's cString, interned. A nil interner copies.
@@ -29,13 +34,18 @@ func (in *interner) cString(b []int8) string {
 	if in == nil || len(u) == 0 {
 		return string(u)
 	}
-	if s, ok := in.names[string(u)]; ok { // the conversion does not allocate
-		return s
+	r := &in.recent[(uint(len(u))*0x9e37^uint(u[len(u)-1])<<3^uint(u[len(u)/2]))%uint(len(in.recent))]
+	if *r == string(u) { // the conversions do not allocate
+		return *r
 	}
-	if in.names == nil || len(in.names) >= maxInterned {
-		in.names = make(map[string]string, 1024)
+	s, ok := in.names[string(u)]
+	if !ok {
+		if in.names == nil || len(in.names) >= maxInterned {
+			in.names = make(map[string]string, 1024)
+		}
+		s = string(u)
+		in.names[s] = s
 	}
-	s := string(u)
-	in.names[s] = s
+	*r = s
 	return s
 }

@@ -36,6 +36,26 @@ func TestInternerSharesNamesAndStaysBounded(t *testing.T) {
 	}
 }
 
+// Names that share a slot of the recent cache (same length, same bytes
+// where it looks) come back as themselves, and shared.
+func TestInternerRecentCacheKeepsNamesApart(t *testing.T) {
+	in := &interner{}
+	names := []string{"ab_x_z", "cd_x_z", "ab_x_z", "ef_x_z", "cd_x_z", "ab_y_z"}
+	first := map[string]*byte{}
+	for range 3 {
+		for _, name := range names {
+			got := in.cString(cChars(name, 32))
+			if got != name {
+				t.Fatalf("%q came back as %q", name, got)
+			}
+			if p, ok := first[name]; ok && p != unsafe.StringData(got) {
+				t.Fatalf("%q is not shared", name)
+			}
+			first[name] = unsafe.StringData(got)
+		}
+	}
+}
+
 func BenchmarkDecodeFunctionEvent(b *testing.B) {
 	var r requestFunctionEvent
 	r.H.Kind = uint8(events.KindFunction)

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/tusk-php/tusk/pkg/agentapi"
+	"github.com/tusk-php/tusk/pkg/assemble"
+	"github.com/tusk-php/tusk/pkg/events"
 	"github.com/tusk-php/tusk/pkg/profile"
 	"github.com/tusk-php/tusk/pkg/trace"
 )
@@ -234,10 +236,14 @@ func BenchmarkFunctionTraces(b *testing.B) {
 // requests: the shape of bench/store's generator and of the agent's
 // always-on traces). It reports the encoded bytes per trace; ns/op is per
 // trace. codec.go's choice quotes these numbers.
+//
+// "deep" is bench/ingest's request, built by the assembler: 9000 calls of
+// one function, each a span; ns/op / 9000 is the store's cost per event.
 func BenchmarkSpansCodec(b *testing.B) {
 	sets := map[string][]*trace.Trace{
 		"fixtures":   benchTraces(1000),
 		"call sites": callSiteTraces(1000),
+		"deep":       deepTraces(4, 9000),
 	}
 	codecs := []struct {
 		name   string
@@ -254,7 +260,7 @@ func BenchmarkSpansCodec(b *testing.B) {
 		{"binary+flate (format 4)", func(spans []trace.Span) []byte { return deflateBinary(uncompressedSpans(spans)) }},
 		{"binary+s2 (encodeSpans)", encodeSpans},
 	}
-	for _, setName := range []string{"fixtures", "call sites"} {
+	for _, setName := range []string{"fixtures", "call sites", "deep"} {
 		traces := sets[setName]
 		for _, c := range codecs {
 			b.Run(setName+"/encode/"+c.name, func(b *testing.B) {
@@ -361,5 +367,49 @@ func callSiteTraces(n int) []*trace.Trace {
 			s.SetAttr(trace.AttrServerAddress, "mysql.internal")
 		}
 	}
+	return traces
+}
+
+// BenchmarkTraceBytes is the queue's size estimate, which the agent's event
+// loop pays for every trace it hands over; ns/op is per trace.
+func BenchmarkTraceBytes(b *testing.B) {
+	for _, set := range []struct {
+		name   string
+		traces []*trace.Trace
+	}{{"fixtures", benchTraces(1000)}, {"call sites", callSiteTraces(1000)}, {"deep", deepTraces(4, 9000)}} {
+		b.Run(set.name, func(b *testing.B) {
+			n := 0
+			for b.Loop() {
+				traceBytes(set.traces[n%len(set.traces)])
+				n++
+			}
+		})
+	}
+}
+
+// deepTraces returns n traces as the assembler builds them for bench/ingest's
+// request: a script calling one function calls times, deep mode at a 1 ns
+// threshold, names interned as the agent's decoder does (one string per
+// name, shared by every event).
+func deepTraces(n, calls int) []*trace.Trace {
+	var traces []*trace.Trace
+	a := assemble.New(assemble.Options{Clock: &assemble.WallClock{}}, func(t *trace.Trace) { traces = append(traces, t) })
+	const script, ms = "/srv/app/public/calls.php", uint64(time.Millisecond)
+	now := time.Now()
+	for r := range n {
+		req := uint64(r+1) * 1000 * ms
+		hdr := func(ts uint64) events.Header { return events.Header{TS: ts, Request: req, PID: 42, TID: 42} }
+		a.Add(&events.RequestStart{Header: hdr(req), Method: "GET", Script: script, URI: "/calls.php", Query: fmt.Sprintf("n=%d", calls)}, now)
+		for i := range uint64(calls) {
+			start := req + 10_000 + i*900
+			a.Add(&events.Function{Header: hdr(start + 400 + i%7), Start: start, Seq: uint32(i + 2), Parent: 1, Depth: 2,
+				Line: 7, Function: "work", File: script}, now)
+		}
+		end := req + 10_000 + uint64(calls)*900
+		a.Add(&events.Function{Header: hdr(end), Start: req + 5000, ChildNs: uint64(calls) * 400, Seq: 1, Depth: 1,
+			Line: 1, Function: "main", File: script}, now)
+		a.Add(&events.RequestEnd{Header: hdr(end + 1000), Status: 200}, now)
+	}
+	a.FlushAll()
 	return traces
 }

@@ -9,7 +9,9 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"math/bits"
 	"sync"
+	"unsafe"
 
 	"github.com/klauspost/compress/s2"
 
@@ -102,16 +104,36 @@ const (
 )
 
 // spanEncoder holds the per-trace tables of the binary encoding; encoders
-// are pooled so that a busy writer reuses their maps and buffer.
+// are pooled so that a busy writer reuses their tables and buffer.
 type spanEncoder struct {
 	buf     []byte
-	strings map[string]uint64       // string -> index in the table
-	spanIDs map[trace.SpanID]uint64 // id -> index of the span that has it
+	strings map[string]uint64 // string -> index in the table
+	// recent caches strings' table indexes by their address and length,
+	// in front of strings: a span's strings are nearly all constants
+	// (attribute keys, kind, status) or names the agent interned, the
+	// same few addresses span after span, and hashing their bytes for the
+	// map was ~12% of the agent's CPU in deep mode. Equal keys are equal
+	// strings, as strings are immutable and the entry keeps its string
+	// alive. Cleared with strings, entry by entry (filled): a trace of a
+	// few spans should not pay for clearing the whole cache.
+	recent  [1 << recentBits]recentString
+	filled  []uint16  // the entries of recent in use
+	spanIDs spanIndex // id -> index of the span that has it
 }
 
-// encoderMapLimit and encoderBufLimit: maps and buffers grown past these (a
-// 10,000-span trace) are dropped after use rather than kept, so that one
-// huge trace neither makes every later clear walk a huge table nor stays in
+// recentBits sizes the cache: 1024 entries, so that the dozen strings of a
+// deep-mode trace's spans rarely share an entry and evict each other.
+const recentBits = 10
+
+type recentString struct {
+	p   *byte
+	n   int
+	ref uint64 // index in the table + 1; 0: an empty entry
+}
+
+// encoderMapLimit and encoderBufLimit: a string table and a buffer grown
+// past these are dropped after use rather than kept, so that one huge
+// trace neither makes every later clear walk a huge table nor stays in
 // memory.
 const (
 	encoderMapLimit = 4096
@@ -119,7 +141,7 @@ const (
 )
 
 var spanEncoders = sync.Pool{New: func() any {
-	return &spanEncoder{strings: map[string]uint64{}, spanIDs: map[trace.SpanID]uint64{}}
+	return &spanEncoder{strings: map[string]uint64{}}
 }}
 
 // encodeSpans returns the spans column for spans: spansBinary, compressed
@@ -153,6 +175,64 @@ func encodeSpans(spans []trace.Span) []byte {
 	return s2Binary(raw)
 }
 
+// spanIndex maps span ids to the index of the span that has them, the last
+// one if several do, for the parent references of the encoding: an
+// open-addressing table, reused from trace to trace, where a Go map of
+// 10,000 ids (grown anew for every deep-mode trace) was ~4% of the agent's
+// CPU. Zero ids are not stored (a zero parent is written as such).
+type spanIndex struct {
+	slots []spanSlot // a power of two, at most ~2/3 full
+	shift uint
+}
+
+type spanSlot struct {
+	id  trace.SpanID
+	idx int
+}
+
+// spanIndexLimit is the most slots kept for the next trace: a deep-mode
+// trace's table (up to 10,000 function spans and 1,000 I/O spans), 512 KiB.
+const spanIndexLimit = 1 << 15
+
+// reset empties the index for a trace of n spans.
+func (x *spanIndex) reset(n int) {
+	size := 1 << max(bits.Len(uint(n+n/2)), 4)
+	if cap(x.slots) >= size {
+		x.slots = x.slots[:size]
+		clear(x.slots)
+	} else {
+		x.slots = make([]spanSlot, size)
+	}
+	x.shift = uint(64 - bits.TrailingZeros(uint(size)))
+}
+
+func (x *spanIndex) release() {
+	if cap(x.slots) > spanIndexLimit {
+		x.slots = nil
+	}
+}
+
+// slot is where id is, or the empty slot where it would go.
+func (x *spanIndex) slot(id trace.SpanID) *spanSlot {
+	mask := len(x.slots) - 1
+	for i := int((binary.LittleEndian.Uint64(id[:]) * 0x9e3779b97f4a7c15) >> x.shift); ; i = (i + 1) & mask {
+		if s := &x.slots[i]; s.id == id || s.id.IsZero() {
+			return s
+		}
+	}
+}
+
+func (x *spanIndex) put(id trace.SpanID, idx int) {
+	if !id.IsZero() {
+		*x.slot(id) = spanSlot{id: id, idx: idx}
+	}
+}
+
+func (x *spanIndex) get(id trace.SpanID) (int, bool) {
+	s := x.slot(id)
+	return s.idx, !s.id.IsZero()
+}
+
 // s2Binary returns the spansS2Binary column for raw, a spansBinary one, or
 // a copy of raw if it compresses more than a reader would inflate.
 func s2Binary(raw []byte) []byte {
@@ -183,12 +263,13 @@ func unS2(block []byte, limit int) ([]byte, error) {
 func (e *spanEncoder) encode(spans []trace.Span) []byte {
 	e.buf = append(e.buf[:0], spansBinary)
 	e.count(len(spans), spans == nil)
+	e.spanIDs.reset(len(spans))
 	var prevStart int64
 	for i := range spans {
 		s := &spans[i]
 		e.buf = append(e.buf, s.SpanID[:]...)
 		e.parent(s.ParentSpanID)
-		e.spanIDs[s.SpanID] = uint64(i)
+		e.spanIDs.put(s.SpanID, i)
 		e.str(s.Name)
 		e.str(string(s.Kind))
 		e.buf = binary.AppendVarint(e.buf, s.StartUnixNano-prevStart)
@@ -228,12 +309,16 @@ func deflateBinary(raw []byte) []byte {
 }
 
 func (e *spanEncoder) release() {
-	if len(e.strings) > encoderMapLimit || len(e.spanIDs) > encoderMapLimit {
-		e.strings, e.spanIDs = map[string]uint64{}, map[trace.SpanID]uint64{}
+	if len(e.strings) > encoderMapLimit {
+		e.strings = map[string]uint64{}
 	} else {
 		clear(e.strings) // drops the references to the trace's strings
-		clear(e.spanIDs)
 	}
+	for _, i := range e.filled {
+		e.recent[i] = recentString{}
+	}
+	e.filled = e.filled[:0]
+	e.spanIDs.release()
 	if cap(e.buf) > encoderBufLimit {
 		e.buf = nil
 	}
@@ -249,14 +334,27 @@ func (e *spanEncoder) count(n int, isNil bool) {
 }
 
 func (e *spanEncoder) str(s string) {
-	if i, ok := e.strings[s]; ok {
-		e.buf = binary.AppendUvarint(e.buf, i+1)
+	p := unsafe.StringData(s)
+	h := uint16((uint64(uintptr(unsafe.Pointer(p))) * 0x9e3779b97f4a7c15) >> (64 - recentBits))
+	r := &e.recent[h]
+	if r.ref != 0 && r.p == p && r.n == len(s) {
+		e.buf = binary.AppendUvarint(e.buf, r.ref)
 		return
 	}
-	e.strings[s] = uint64(len(e.strings))
-	e.buf = append(e.buf, 0)
-	e.buf = binary.AppendUvarint(e.buf, uint64(len(s)))
-	e.buf = append(e.buf, s...)
+	i, ok := e.strings[s]
+	if !ok {
+		i = uint64(len(e.strings))
+		e.strings[s] = i
+		e.buf = append(e.buf, 0)
+		e.buf = binary.AppendUvarint(e.buf, uint64(len(s)))
+		e.buf = append(e.buf, s...)
+	} else {
+		e.buf = binary.AppendUvarint(e.buf, i+1)
+	}
+	if r.ref == 0 {
+		e.filled = append(e.filled, h)
+	}
+	*r = recentString{p: p, n: len(s), ref: i + 1}
 }
 
 func (e *spanEncoder) parent(id trace.SpanID) {
@@ -264,8 +362,8 @@ func (e *spanEncoder) parent(id trace.SpanID) {
 		e.buf = append(e.buf, 0)
 		return
 	}
-	if i, ok := e.spanIDs[id]; ok {
-		e.buf = binary.AppendUvarint(e.buf, i+2)
+	if i, ok := e.spanIDs.get(id); ok {
+		e.buf = binary.AppendUvarint(e.buf, uint64(i)+2)
 		return
 	}
 	e.buf = append(e.buf, 1)

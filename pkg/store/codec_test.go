@@ -467,3 +467,76 @@ func attributesDiff(got, want trace.Attributes) string {
 	}
 	return ""
 }
+
+// The string cache keys strings by address and length: strings sharing an
+// address (one a prefix of the other), equal strings at other addresses and
+// text made while encoding (values JSON carries) all keep their own content.
+func TestStringsSharingMemoryRoundTrip(t *testing.T) {
+	base := "php.self_time_ns and more"
+	spans := []trace.Span{
+		{SpanID: trace.SpanID{1}, Name: base[:3], Kind: trace.SpanKind(base[:5]),
+			Attributes: trace.Attributes{base[:7]: base[:9], strings.Clone(base[:7]): base[:3]}},
+		{SpanID: trace.SpanID{2}, Name: strings.Clone(base[:3]), Kind: trace.SpanKind(base),
+			Attributes: trace.Attributes{"a": []int{1, 2}, "b": []int{3, 4}, "c": []int{1, 2}, base[:3]: ""}},
+	}
+	want := []trace.Span{spans[0], spans[1]}
+	want[1].Attributes = trace.Attributes{"a": "[1,2]", "b": "[3,4]", "c": "[1,2]", base[:3]: ""}
+	for range 2 { // the second time with the pooled encoder of the first
+		got, err := decodeSpans(encodeSpans(spans))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := spansDiff(got, want); diff != "" {
+			t.Fatal(diff)
+		}
+	}
+}
+
+// Parents are found by id whatever the ids look like: sequential ids (not
+// random bits), an id used twice (the later span is the parent), a parent
+// not in the trace, zero ids. Spans come from 10,000, past the pooled
+// index's size and back.
+func TestParentsByIDRoundTrip(t *testing.T) {
+	for _, n := range []int{10, 10_000, 30_000, 10} {
+		spans := make([]trace.Span, n)
+		for i := range spans {
+			s := &spans[i]
+			binary.LittleEndian.PutUint64(s.SpanID[:], uint64(i%(n-3)+1)) // the last 3 reuse the first ids
+			switch {
+			case i%97 == 0:
+				s.ParentSpanID = trace.SpanID{0xee, byte(i)} // not in the trace
+			case i > 0:
+				s.ParentSpanID = spans[(i-1)/2].SpanID
+			}
+			if i%1000 == 999 {
+				s.SpanID = trace.SpanID{}
+			}
+		}
+		e := spanEncoders.Get().(*spanEncoder)
+		raw := bytes.Clone(e.encode(spans))
+		e.release()
+		if refs := len(raw) - 9*n; refs > 12*n {
+			t.Errorf("%d spans: %d bytes, parents are not referenced by index", n, len(raw))
+		}
+		got, err := decodeSpans(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := spansDiff(got, spans); diff != "" {
+			t.Fatalf("%d spans: %s", n, diff)
+		}
+	}
+}
+
+// An encoder back in the pool holds nothing of the trace it encoded.
+func TestPooledEncoderForgetsTheTrace(t *testing.T) {
+	e := &spanEncoder{strings: map[string]uint64{}}
+	e.encode(newTraceMaker(3).make(time.Now()).Spans)
+	if len(e.filled) == 0 {
+		t.Fatal("the string cache was not used")
+	}
+	e.release()
+	if len(e.strings) != 0 || len(e.filled) != 0 || e.recent != [len(e.recent)]recentString{} {
+		t.Fatalf("released encoder keeps %d strings, %d cache entries", len(e.strings), len(e.filled))
+	}
+}

@@ -111,7 +111,8 @@ func TestQueueRefusesOverItsBytes(t *testing.T) {
 // TestTraceBytesEstimatesTheHeap holds traceBytes against the Go heap that
 // realistic traces take.
 func TestTraceBytesEstimatesTheHeap(t *testing.T) {
-	for name, makeTraces := range map[string]func(int) []*trace.Trace{"fixtures": benchTraces, "call sites": callSiteTraces} {
+	deep := func(n int) []*trace.Trace { return deepTraces(n/100, 9000) }
+	for name, makeTraces := range map[string]func(int) []*trace.Trace{"fixtures": benchTraces, "call sites": callSiteTraces, "deep": deep} {
 		t.Run(name, func(t *testing.T) {
 			const n = 1000
 			var before, after runtime.MemStats
@@ -128,7 +129,7 @@ func TestTraceBytesEstimatesTheHeap(t *testing.T) {
 			runtime.KeepAlive(traces)
 			heap := int64(after.HeapAlloc - before.HeapAlloc)
 			ratio := float64(estimate) / float64(heap)
-			t.Logf("%d traces: heap %d B per trace, estimate %d: %.2f", n, heap/n, estimate/n, ratio)
+			t.Logf("%d traces: heap %d B per trace, estimate %d: %.2f", len(traces), heap/int64(len(traces)), estimate/int64(len(traces)), ratio)
 			if ratio < 0.75 || ratio > 1.5 {
 				t.Errorf("estimate is %.2f times the heap", ratio)
 			}
@@ -145,4 +146,27 @@ func hugeTrace(spans int) *trace.Trace {
 			Attributes: trace.Attributes{trace.AttrCodeStacktrace: strings.Repeat(fmt.Sprintf("frame %d\n", i), 100)}})
 	}
 	return tr
+}
+
+// A trace past walkedSpans spans is estimated from a sample of them: as
+// the full walk would for deep mode's alike function spans, and near it
+// when some spans are much larger than the others.
+func TestTraceBytesSamplesLargeTraces(t *testing.T) {
+	walkAll := func(tr *trace.Trace) int64 {
+		return traceBytes(&trace.Trace{Summary: tr.Summary}) + int64(spansBytes(tr.Spans, 1))
+	}
+	deep := deepTraces(1, 9000)[0]
+	mixed := deepTraces(1, 9000)[0]
+	for i := 1; i < len(mixed.Spans); i += 10 { // one span in ten carries a statement of 0.5-2 KB
+		mixed.Spans[i].SetAttr(trace.AttrDBQueryText, strings.Repeat("x", 500+i%1500))
+	}
+	for name, tr := range map[string]*trace.Trace{"deep": deep, "mixed": mixed, "small": hugeTrace(walkedSpans)} {
+		got, want := traceBytes(tr), walkAll(tr)
+		if ratio := float64(got) / float64(want); ratio < 0.95 || ratio > 1.05 {
+			t.Errorf("%s: %d spans estimated at %d bytes, %.3f times the full walk's %d", name, len(tr.Spans), got, ratio, want)
+		}
+	}
+	if small := hugeTrace(walkedSpans); traceBytes(small) != walkAll(small) {
+		t.Error("a trace of walkedSpans spans is not walked in full")
+	}
 }
