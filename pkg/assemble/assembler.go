@@ -114,6 +114,11 @@ type Assembler struct {
 	procs   map[uint32]*procState
 	stats   Stats
 	spanIDs spanIDs
+	sql     sqlFactsCache
+	// frameNames caches the names of deep-mode frames (functionSpans).
+	frameNames frameNames
+	templates  attrTemplates // of function spans' attributes
+	ints       int64Boxes    // the integer attributes of function spans
 }
 
 // New returns an Assembler that calls emit for each finished trace.
@@ -171,12 +176,7 @@ func (a *Assembler) Add(ev events.Event, now time.Time) {
 	a.stats.Events++
 	h := ev.Hdr()
 	if sym, ok := ev.(*events.Symbol); ok {
-		ps := a.proc(h.PID)
-		if len(ps.symbols) >= maxSymbolsPerProcess {
-			clear(ps.symbols) // the BPF side resends what it meets again only after LRU eviction: rare
-		}
-		sym.Function, sym.Class, sym.File = validString(sym.Function), validString(sym.Class), validString(sym.File)
-		ps.symbols[symbolKey{sym.Func, sym.Name}] = sym
+		a.proc(h.PID).addSymbol(sym)
 		return
 	}
 	key := requestKey{pid: h.PID, tid: h.TID, request: h.Request}

@@ -34,7 +34,8 @@ type symbolKey struct {
 // behind the stack walker's pointers, and the objects I/O calls refer to
 // (a PDO connection's DSN, a prepared statement's text, a curl handle's URL).
 type procState struct {
-	symbols map[symbolKey]*events.Symbol
+	symbols map[symbolKey]*knownSymbol
+	stacks  map[stackKey]*callStack
 	conns   map[uint64]*dbConn
 	stmts   map[uint64]*dbStmt
 	curl    map[uint64]*curlHandle
@@ -53,7 +54,7 @@ type dbStmt struct {
 type curlHandle struct {
 	url, method string
 	multiStart  uint64
-	multiFrames []profile.Frame
+	multiStack  *callStack
 	multiStatus int     // read while in a multi handle, before its removal
 	last        *ioCall // the latest transfer, for a status read after it
 }
@@ -66,7 +67,8 @@ func (a *Assembler) proc(pid uint32) *procState {
 	ps := a.procs[pid]
 	if ps == nil {
 		ps = &procState{
-			symbols: map[symbolKey]*events.Symbol{},
+			symbols: map[symbolKey]*knownSymbol{},
+			stacks:  map[stackKey]*callStack{},
 			conns:   map[uint64]*dbConn{},
 			stmts:   map[uint64]*dbStmt{},
 			curl:    map[uint64]*curlHandle{},
@@ -99,9 +101,41 @@ type ioCall struct {
 	status     int
 	failed     bool
 	errType    string
-	frames     []profile.Frame // innermost first
+	stack      *callStack
 	// multiHandle is the easy handle of a transfer seen through curl_multi.
 	multiHandle uint64
+}
+
+// knownSymbol is a symbol event's names as frames show them, worked out
+// once when it arrives instead of for every frame of every stack.
+type knownSymbol struct {
+	frame profile.Frame // without a line: that is the frame's own
+	// topLevel: a file's top-level code, "include wp-load.php", or
+	// "{main}" when it is a stack's outermost such frame.
+	topLevel bool
+}
+
+// addSymbol keeps a symbol event's names. Resolved stacks may hold the
+// frame as unknown or under other names, so they are forgotten when a
+// symbol is new or changed: symbols come in the first requests of a
+// worker, and again only after the BPF side forgot it sent them.
+func (ps *procState) addSymbol(sym *events.Symbol) {
+	key := symbolKey{sym.Func, sym.Name}
+	known := &knownSymbol{frame: profile.Frame{
+		Function: validString(sym.Function), Class: validString(sym.Class), File: validString(sym.File),
+	}}
+	if known.frame.Function == "" && sym.User {
+		known.frame.Function = "include " + path.Base(known.frame.File)
+		known.topLevel = true
+	}
+	if old := ps.symbols[key]; old != nil && *old == *known {
+		return
+	}
+	if len(ps.symbols) >= maxSymbolsPerProcess {
+		clear(ps.symbols) // the BPF side resends what it meets again only after LRU eviction: rare
+	}
+	ps.symbols[key] = known
+	clear(ps.stacks)
 }
 
 // resolveFrames names the walker's frames, innermost first. A frame whose
@@ -117,9 +151,9 @@ func (ps *procState) resolveFrames(refs []events.FrameRef) []profile.Frame {
 			out = append(out, profile.Frame{Function: "[unknown]"})
 			continue
 		}
-		f := profile.Frame{Function: s.Function, Class: s.Class, File: s.File, Line: frameLine(r.Line)}
-		if f.Function == "" && s.User {
-			f.Function = "include " + path.Base(f.File)
+		f := s.frame
+		f.Line = frameLine(r.Line)
+		if s.topLevel {
 			script = len(out)
 		}
 		out = append(out, f)
@@ -128,6 +162,58 @@ func (ps *procState) resolveFrames(refs []events.FrameRef) []profile.Frame {
 		out[script].Function = "{main}"
 	}
 	return out
+}
+
+// callStack is an I/O call's stack with what its span shows of it. Every
+// WordPress page makes its ~36 SQL calls from the same few dozen stacks, so
+// a process's stacks are resolved once and shared (read only) by the calls.
+type callStack struct {
+	frames   []profile.Frame // innermost first
+	trace    string          // stackTrace(frames)
+	site     profile.Frame   // callSite(frames)
+	hasSite  bool
+	siteName string // site.Name()
+	siteAt   string // siteString(site)
+}
+
+// stackKey is a stack as the BPF walker sends it: TUSK_IO_FRAMES frames at
+// most. Lines are part of it, so two calls from one function at different
+// lines are two stacks.
+type stackKey struct {
+	n    int
+	refs [ioStackFrames]events.FrameRef
+}
+
+const (
+	ioStackFrames   = 8    // TUSK_IO_FRAMES, bpf/headers/tusk.h
+	maxCachedStacks = 4096 // per process; a full cache is emptied
+)
+
+// callStack returns the resolved stack of an I/O call's frames.
+func (a *Assembler) callStack(ps *procState, refs []events.FrameRef) *callStack {
+	var key stackKey
+	cacheable := len(refs) <= len(key.refs)
+	if cacheable {
+		key.n = len(refs)
+		copy(key.refs[:], refs)
+		if cs := ps.stacks[key]; cs != nil {
+			return cs
+		}
+	}
+	cs := &callStack{frames: ps.resolveFrames(refs)}
+	if len(cs.frames) > 0 {
+		cs.trace = stackTrace(cs.frames)
+	}
+	if cs.site, cs.hasSite = a.callSite(cs.frames); cs.hasSite {
+		cs.siteName, cs.siteAt = cs.site.Name(), siteString(cs.site)
+	}
+	if cacheable {
+		if len(ps.stacks) >= maxCachedStacks {
+			clear(ps.stacks)
+		}
+		ps.stacks[key] = cs
+	}
+	return cs
 }
 
 // frameLine is a frame's line as the walker read it from the frame's
@@ -162,8 +248,8 @@ func (a *Assembler) addIO(p *pending, e *events.IO) {
 		return
 	}
 	ps := a.proc(e.PID)
-	frames := ps.resolveFrames(e.Frames)
-	call := &ioCall{hook: h, start: e.Start, end: e.TS, system: string(h.System), frames: frames}
+	stack := a.callStack(ps, e.Frames)
+	call := &ioCall{hook: h, start: e.Start, end: e.TS, system: string(h.System), stack: stack}
 	dbFailed := e.RetType == isUndef || e.RetType == isNull || e.RetType == isFalse
 
 	switch h.Role {
@@ -258,14 +344,14 @@ func (a *Assembler) addIO(p *pending, e *events.IO) {
 		return
 	case iohooks.RoleHTTPMultiAdd:
 		hd := ps.curlHandle(e.Args[1])
-		hd.multiStart, hd.multiFrames, hd.multiStatus, hd.last = e.TS, frames, 0, nil
+		hd.multiStart, hd.multiStack, hd.multiStatus, hd.last = e.TS, stack, 0, nil
 		return
 	case iohooks.RoleHTTPMultiRemove:
 		hd := ps.curlHandle(e.Args[1])
 		if hd.multiStart == 0 || hd.multiStart < e.Request {
 			return
 		}
-		call.start, call.frames, call.multiHandle = hd.multiStart, hd.multiFrames, e.Args[1]
+		call.start, call.stack, call.multiHandle = hd.multiStart, hd.multiStack, e.Args[1]
 		call.httpFrom(hd)
 		call.status = hd.multiStatus
 		hd.multiStart, hd.last = 0, call
@@ -435,16 +521,16 @@ func (a *Assembler) ioSpans(root *trace.Span, fnSpans []trace.Span, calls []*ioC
 			s.DurationNano = int64(c.end - c.start)
 		}
 		s.ParentSpanID = enclosingSpan(root.SpanID, fnSpans, s.StartUnixNano, s.End().UnixNano())
-		site, hasSite := a.callSite(c.frames)
-		if hasSite {
-			s.SetAttr(trace.AttrCodeFunction, site.Name())
-			s.SetAttr(trace.AttrCodeFilePath, site.File)
-			if site.Line > 0 {
-				s.SetAttr(trace.AttrCodeLineNumber, int64(site.Line))
+		cs := c.stack
+		if cs.hasSite {
+			s.SetAttr(trace.AttrCodeFunction, cs.siteName)
+			s.SetAttr(trace.AttrCodeFilePath, cs.site.File)
+			if cs.site.Line > 0 {
+				s.SetAttr(trace.AttrCodeLineNumber, int64(cs.site.Line))
 			}
 		}
-		if len(c.frames) > 0 {
-			s.SetAttr(trace.AttrCodeStacktrace, stackTrace(c.frames))
+		if cs.trace != "" {
+			s.SetAttr(trace.AttrCodeStacktrace, cs.trace)
 		}
 		switch c.hook.System {
 		case iohooks.SystemHTTP:
@@ -453,8 +539,8 @@ func (a *Assembler) ioSpans(root *trace.Span, fnSpans []trace.Span, calls []*ioC
 			a.describeCache(&s, c)
 		default:
 			shape := a.describeSQL(&s, c)
-			if shape != "" && hasSite {
-				at := siteString(site)
+			if shape != "" && cs.hasSite {
+				at := cs.siteAt
 				k := shape + "\x00" + at
 				g := groups[k]
 				if g == nil {
@@ -516,10 +602,33 @@ func enclosingSpan(rootID trace.SpanID, fnSpans []trace.Span, start, end int64) 
 	return best
 }
 
+// sqlFactsCache remembers what ioattr.DescribeSQL said of recent
+// statements. Applications run the same statements page after page (a
+// WordPress front page: the same 36), and lexing each again was a fifth of
+// assembling a page. Keys are whole statements, at most 2047 bytes (what
+// BPF copies), so a full cache holds a few MB; it is emptied when full.
+type sqlFactsCache struct {
+	m map[string]ioattr.SQLFacts
+}
+
+const maxCachedSQL = 2048
+
+func (c *sqlFactsCache) describe(stmt string) ioattr.SQLFacts {
+	if f, ok := c.m[stmt]; ok {
+		return f
+	}
+	f := ioattr.DescribeSQL(stmt)
+	if c.m == nil || len(c.m) >= maxCachedSQL {
+		c.m = make(map[string]ioattr.SQLFacts, 64)
+	}
+	c.m[stmt] = f
+	return f
+}
+
 // describeSQL names a SQL span and returns the statement's shape.
 func (a *Assembler) describeSQL(s *trace.Span, c *ioCall) string {
 	text, cut := ioattr.TruncateSQL(c.text, a.opts.SQLMaxLength)
-	facts := ioattr.DescribeSQL(c.text)
+	facts := a.sql.describe(c.text)
 	op, table := facts.Operation, facts.Table
 	switch {
 	case op != "" && table != "":

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/tusk-php/tusk/pkg/events"
+	"github.com/tusk-php/tusk/pkg/ioattr"
 	"github.com/tusk-php/tusk/pkg/iohooks"
 	"github.com/tusk-php/tusk/pkg/trace"
 )
@@ -200,13 +201,16 @@ func TestCacheCommandSpans(t *testing.T) {
 // is "{main}" and a file it included is "include <file>", as the function
 // spans name them, so a WordPress flame graph does not stack five "{main}".
 func TestSampledTopLevelCodeIsNamedLikeItsSpan(t *testing.T) {
-	ps := &procState{symbols: map[symbolKey]*events.Symbol{
-		{1, 1}: {Func: 1, Name: 1, User: true, File: "/srv/wp/index.php"},
-		{2, 2}: {Func: 2, Name: 2, User: true, File: "/srv/wp/wp-blog-header.php"},
-		{3, 3}: {Func: 3, Name: 3, User: true, File: "/srv/wp/wp-load.php"},
-		{4, 4}: {Func: 4, Name: 4, User: true, Function: "get_option", File: "/srv/wp/wp-includes/option.php"},
-		{5, 5}: {Func: 5, Name: 5, Function: "strlen"},
-	}}
+	ps := New(Options{}, func(*trace.Trace) {}).proc(1)
+	for _, sym := range []*events.Symbol{
+		{Func: 1, Name: 1, User: true, File: "/srv/wp/index.php"},
+		{Func: 2, Name: 2, User: true, File: "/srv/wp/wp-blog-header.php"},
+		{Func: 3, Name: 3, User: true, File: "/srv/wp/wp-load.php"},
+		{Func: 4, Name: 4, User: true, Function: "get_option", File: "/srv/wp/wp-includes/option.php"},
+		{Func: 5, Name: 5, Function: "strlen"},
+	} {
+		ps.addSymbol(sym)
+	}
 	// Innermost first, as the walker reports them.
 	frames := ps.resolveFrames([]events.FrameRef{{Func: 5, Name: 5}, {Func: 4, Name: 4}, {Func: 3, Name: 3}, {Func: 2, Name: 2}, {Func: 1, Name: 1}, {Func: 9, Name: 9}})
 	var got []string
@@ -216,5 +220,96 @@ func TestSampledTopLevelCodeIsNamedLikeItsSpan(t *testing.T) {
 	want := []string{"strlen", "get_option", "include wp-load.php", "include wp-blog-header.php", "{main}", "[unknown]"}
 	if !slices.Equal(got, want) {
 		t.Errorf("frames %q, want %q", got, want)
+	}
+}
+
+// TestCallStacksFollowLateSymbols: stacks are resolved once per process and
+// reused, but a symbol that arrives after a stack was first seen (its event
+// was lost, or the BPF side forgot it sent it) renames that stack's frame
+// from then on.
+func TestCallStacksFollowLateSymbols(t *testing.T) {
+	h := newHarness(t)
+	h.add(start())
+	h.add(symbols()[0], symbols()[1]) // load_comments not known yet
+	query := func(from uint64) *events.IO {
+		return ioEvent("mysqli_query", from, from+1, "SELECT 1", frames(fnQuery, fnWrapper, fnLoad))
+	}
+	h.add(query(1), query(3))
+	h.add(symbols()[2])
+	h.add(query(5))
+	h.add(end(20*ms, 200))
+	h.settle()
+	tr := h.only()
+
+	var stacks []string
+	for _, s := range tr.Spans {
+		if st, ok := s.Attributes[trace.AttrCodeStacktrace].(string); ok {
+			stacks = append(stacks, st)
+		}
+	}
+	before := "mysqli_query\nwpdb::query (/srv/wp-includes/class-wpdb.php:11)\n[unknown]"
+	after := "mysqli_query\nwpdb::query (/srv/wp-includes/class-wpdb.php:11)\nload_comments (/srv/app/comments.php:12)"
+	if !slices.Equal(stacks, []string{before, before, after}) {
+		t.Errorf("stacks:\n%q\nwant two unknown, then named:\n%q\n%q", stacks, before, after)
+	}
+	last := tr.Spans[len(tr.Spans)-1]
+	if got := last.Attributes[trace.AttrCodeFunction]; got != "load_comments" {
+		t.Errorf("call site after the symbol came: %v", got)
+	}
+}
+
+// BenchmarkAssembleWordPressPage: what the always-on agent does per
+// WordPress front page: 36 SQL calls from a dozen 8-frame stacks, as
+// measured there.
+func BenchmarkAssembleWordPressPage(b *testing.B) {
+	a := New(Options{Clock: &WallClock{}}, func(*trace.Trace) {})
+	now := time.Unix(0, 0)
+	evs := []events.Event{start()}
+	const fns = 24
+	for f := uint64(1); f <= fns; f++ {
+		evs = append(evs, &events.Symbol{Header: hdr(reqStart), Func: f << 12, Name: f<<12 + 1, User: f > 1,
+			Function: fmt.Sprintf("function_%d", f), Class: "WP_Query",
+			File: fmt.Sprintf("/usr/share/wordpress/wp-includes/class-wp-query-%d.php", f)})
+	}
+	conn := ioEvent("mysqli_real_connect", 0, 1, "localhost", nil)
+	conn.Key, conn.RetObj = "wordpress", 0xabc
+	evs = append(evs, conn)
+	for i := range 36 {
+		stack := make([]uint64, 8)
+		for j := range stack {
+			stack[j] = uint64((i%12+j)%fns+1) << 12
+		}
+		stack[0] = 1 << 12 // mysqli_query
+		q := ioEvent("mysqli_query", uint64(2+i), uint64(3+i),
+			fmt.Sprintf("SELECT option_name, option_value FROM wp_options WHERE autoload = 'yes' AND option_id > %d", i), frames(stack...))
+		q.NumArgs, q.ArgTypes[0], q.ArgVals[0] = 2, 8, 0xabc
+		evs = append(evs, q)
+	}
+	evs = append(evs, end(40*ms, 200))
+	b.ReportAllocs()
+	for b.Loop() {
+		for _, e := range evs {
+			a.Add(e, now)
+		}
+		a.FlushAll()
+	}
+}
+
+// TestSQLFactsCacheIsBounded: statements with literals make a new key each;
+// the cache starts over instead of growing, and answers as DescribeSQL does.
+func TestSQLFactsCacheIsBounded(t *testing.T) {
+	var c sqlFactsCache
+	for i := range 3 * maxCachedSQL {
+		stmt := fmt.Sprintf("SELECT * FROM wp_posts WHERE ID = %d", i)
+		got := c.describe(stmt)
+		if want := ioattr.DescribeSQL(stmt); got != want {
+			t.Fatalf("%q: %+v, want %+v", stmt, got, want)
+		}
+		if len(c.m) > maxCachedSQL {
+			t.Fatalf("%d statements cached", len(c.m))
+		}
+	}
+	if again := c.describe("SELECT * FROM wp_posts WHERE ID = 1"); again.Table != "wp_posts" || again.Operation != "SELECT" {
+		t.Errorf("after the cache started over: %+v", again)
 	}
 }

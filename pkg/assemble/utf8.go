@@ -38,19 +38,19 @@ func validAttributes(a trace.Attributes) {
 
 // validTrace replaces invalid UTF-8 in every string of t.
 //
-// The attributes of the spans in [builtFrom, builtTo) are skipped: the
-// function spans, whose attribute strings functionSpans validated as it
+// The names and attributes of the spans in [builtFrom, builtTo) are
+// skipped: the function spans, whose strings functionSpans validated as it
 // made them (walking 10,000 spans' attribute maps again was a fifth of
-// assembling a deep-mode trace). Their names, statuses and events are
-// still checked.
+// assembling a deep-mode trace). Their statuses and events are still
+// checked.
 func validTrace(t *trace.Trace, builtFrom, builtTo int) {
 	t.Service, t.Pool, t.Host = validString(t.Service), validString(t.Pool), validString(t.Host)
 	t.Method, t.Path = validString(t.Method), validString(t.Path)
 	for i := range t.Spans {
 		s := &t.Spans[i]
-		s.Name = validString(s.Name)
 		s.Status.Message = validString(s.Status.Message)
 		if i < builtFrom || i >= builtTo {
+			s.Name = validString(s.Name)
 			validAttributes(s.Attributes)
 		}
 		for j := range s.Events {
