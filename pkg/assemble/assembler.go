@@ -235,7 +235,7 @@ func (a *Assembler) Add(ev events.Event, now time.Time) {
 		if a.opts.Profile == nil || len(p.samples) >= maxSamplesPerRequest {
 			return
 		}
-		frames := a.proc(e.PID).resolveFrames(e.Frames)
+		frames, _ := a.proc(e.PID).resolveFrames(e.Frames)
 		if len(frames) == 0 {
 			frames = []profile.Frame{{Function: "[php engine]"}} // between PHP frames: startup, shutdown, GC
 		}

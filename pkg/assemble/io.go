@@ -115,10 +115,10 @@ type knownSymbol struct {
 	topLevel bool
 }
 
-// addSymbol keeps a symbol event's names. Resolved stacks may hold the
-// frame as unknown or under other names, so they are forgotten when a
-// symbol is new or changed: symbols come in the first requests of a
-// worker, and again only after the BPF side forgot it sent them.
+// addSymbol keeps a symbol event's names. Resolved stacks are cached only
+// when every frame was known, so a new symbol changes none of them; one
+// whose names changed (its function's memory reused for another, as
+// request-allocated closures are) makes them all be resolved again.
 func (ps *procState) addSymbol(sym *events.Symbol) {
 	key := symbolKey{sym.Func, sym.Name}
 	known := &knownSymbol{frame: profile.Frame{
@@ -128,27 +128,33 @@ func (ps *procState) addSymbol(sym *events.Symbol) {
 		known.frame.Function = "include " + path.Base(known.frame.File)
 		known.topLevel = true
 	}
-	if old := ps.symbols[key]; old != nil && *old == *known {
+	old := ps.symbols[key]
+	if old != nil && *old == *known {
 		return
+	}
+	if old != nil {
+		clear(ps.stacks)
 	}
 	if len(ps.symbols) >= maxSymbolsPerProcess {
 		clear(ps.symbols) // the BPF side resends what it meets again only after LRU eviction: rare
 	}
 	ps.symbols[key] = known
-	clear(ps.stacks)
 }
 
-// resolveFrames names the walker's frames, innermost first. A frame whose
-// symbol event was lost is shown as such. Top-level code of a file is named
-// as the spans name it (functionName): "{main}" for the script, the
-// outermost such frame, and "include wp-load.php" for a file it included.
-func (ps *procState) resolveFrames(refs []events.FrameRef) []profile.Frame {
+// resolveFrames names the walker's frames, innermost first, and says
+// whether it knew them all. A frame whose symbol event was lost is shown as
+// such. Top-level code of a file is named as the spans name it
+// (functionName): "{main}" for the script, the outermost such frame, and
+// "include wp-load.php" for a file it included.
+func (ps *procState) resolveFrames(refs []events.FrameRef) (frames []profile.Frame, complete bool) {
 	out := make([]profile.Frame, 0, len(refs))
 	script := -1
+	complete = true
 	for _, r := range refs {
 		s := ps.symbols[symbolKey{r.Func, r.Name}]
 		if s == nil {
 			out = append(out, profile.Frame{Function: "[unknown]"})
+			complete = false
 			continue
 		}
 		f := s.frame
@@ -161,7 +167,7 @@ func (ps *procState) resolveFrames(refs []events.FrameRef) []profile.Frame {
 	if script >= 0 {
 		out[script].Function = "{main}"
 	}
-	return out
+	return out, complete
 }
 
 // callStack is an I/O call's stack with what its span shows of it. Every
@@ -200,7 +206,9 @@ func (a *Assembler) callStack(ps *procState, refs []events.FrameRef) *callStack 
 			return cs
 		}
 	}
-	cs := &callStack{frames: ps.resolveFrames(refs)}
+	frames, complete := ps.resolveFrames(refs)
+	cacheable = cacheable && complete
+	cs := &callStack{frames: frames}
 	if len(cs.frames) > 0 {
 		cs.trace = stackTrace(cs.frames)
 	}

@@ -212,7 +212,7 @@ func TestSampledTopLevelCodeIsNamedLikeItsSpan(t *testing.T) {
 		ps.addSymbol(sym)
 	}
 	// Innermost first, as the walker reports them.
-	frames := ps.resolveFrames([]events.FrameRef{{Func: 5, Name: 5}, {Func: 4, Name: 4}, {Func: 3, Name: 3}, {Func: 2, Name: 2}, {Func: 1, Name: 1}, {Func: 9, Name: 9}})
+	frames, _ := ps.resolveFrames([]events.FrameRef{{Func: 5, Name: 5}, {Func: 4, Name: 4}, {Func: 3, Name: 3}, {Func: 2, Name: 2}, {Func: 1, Name: 1}, {Func: 9, Name: 9}})
 	var got []string
 	for _, f := range frames {
 		got = append(got, f.Function)
@@ -226,7 +226,8 @@ func TestSampledTopLevelCodeIsNamedLikeItsSpan(t *testing.T) {
 // TestCallStacksFollowLateSymbols: stacks are resolved once per process and
 // reused, but a symbol that arrives after a stack was first seen (its event
 // was lost, or the BPF side forgot it sent it) renames that stack's frame
-// from then on.
+// from then on, and so does a symbol whose names changed (its memory reused
+// for another function).
 func TestCallStacksFollowLateSymbols(t *testing.T) {
 	h := newHarness(t)
 	h.add(start())
@@ -236,7 +237,10 @@ func TestCallStacksFollowLateSymbols(t *testing.T) {
 	}
 	h.add(query(1), query(3))
 	h.add(symbols()[2])
-	h.add(query(5))
+	h.add(query(5), query(7))
+	reused := *symbols()[2].(*events.Symbol)
+	reused.Function = "load_replies"
+	h.add(&reused, query(9))
 	h.add(end(20*ms, 200))
 	h.settle()
 	tr := h.only()
@@ -249,12 +253,15 @@ func TestCallStacksFollowLateSymbols(t *testing.T) {
 	}
 	before := "mysqli_query\nwpdb::query (/srv/wp-includes/class-wpdb.php:11)\n[unknown]"
 	after := "mysqli_query\nwpdb::query (/srv/wp-includes/class-wpdb.php:11)\nload_comments (/srv/app/comments.php:12)"
-	if !slices.Equal(stacks, []string{before, before, after}) {
-		t.Errorf("stacks:\n%q\nwant two unknown, then named:\n%q\n%q", stacks, before, after)
+	renamed := strings.Replace(after, "load_comments", "load_replies", 1)
+	if !slices.Equal(stacks, []string{before, before, after, after, renamed}) {
+		t.Errorf("stacks:\n%q\nwant two unknown, two named, one renamed:\n%q\n%q\n%q", stacks, before, after, renamed)
 	}
-	last := tr.Spans[len(tr.Spans)-1]
-	if got := last.Attributes[trace.AttrCodeFunction]; got != "load_comments" {
+	if got := tr.Spans[len(tr.Spans)-2].Attributes[trace.AttrCodeFunction]; got != "load_comments" {
 		t.Errorf("call site after the symbol came: %v", got)
+	}
+	if got := tr.Spans[len(tr.Spans)-1].Attributes[trace.AttrCodeFunction]; got != "load_replies" {
+		t.Errorf("call site after the symbol changed: %v", got)
 	}
 }
 
