@@ -42,12 +42,49 @@ struct zval_head {
 	__u8 type;
 };
 
+/* read_zval reads a zval's value and type in one read of its 16 bytes. */
 static __always_inline void read_zval(__u64 addr, const struct php_executor *ex, struct zval_head *z)
 {
+	__u8 b[16];
 	z->value = 0;
 	z->type = 0;
-	bpf_probe_read_user(&z->value, sizeof(z->value), (void *)addr);
-	bpf_probe_read_user(&z->type, sizeof(z->type), (void *)(addr + ex->zval_type));
+	if (bpf_probe_read_user(b, sizeof(b), (void *)addr))
+		return;
+	z->value = *(__u64 *)b;
+	z->type = b[ex->zval_type & 15];
+}
+
+/* call_zval takes the zval at off in the call block. The masks only keep
+ * the verifier sure of the bounds: Go checks that the offsets fit. */
+static __always_inline void call_zval(const __u8 *call, __u32 off, const struct php_executor *ex,
+				      struct zval_head *z)
+{
+	z->value = *(__u64 *)(call + (off & (CALL_BLOCK - 8)));
+	z->type = call[(off + ex->zval_type) & (CALL_BLOCK - 1)];
+}
+
+/* read_call copies a PHP internal function's call frame, from its
+ * zend_execute_data through its first TUSK_IO_ARGS arguments, into call:
+ * one read instead of one per field and two per argument. A call with fewer
+ * arguments ends sooner, so the read can run past the end of the VM stack's
+ * mapping: then the header and the arguments the frame has are read apart.
+ * Returns how many bytes of call hold the frame (0: none). */
+static __always_inline __u32 read_call(__u8 *call, __u64 ed, const struct php_executor *ex)
+{
+	__u32 off = ex->call_args;
+	if (!ed || off > CALL_BLOCK - TUSK_IO_ARGS * 16)
+		return 0;
+	__u32 size = off + TUSK_IO_ARGS * 16;
+	if (!bpf_probe_read_user(call, size, (void *)ed))
+		return size;
+	if (!off || bpf_probe_read_user(call, off, (void *)ed))
+		return 0;
+	__u32 n = *(__u32 *)(call + (ex->ex_num_args & (CALL_BLOCK - 4)));
+	if (n > TUSK_IO_ARGS)
+		n = TUSK_IO_ARGS;
+	if (n && bpf_probe_read_user(call + off, n * 16, (void *)(ed + off)))
+		return off;
+	return off + n * 16;
 }
 
 /* copy_zstr copies a zend_string into dst and returns its full length. The
@@ -65,24 +102,30 @@ static __always_inline __u32 copy_zstr(char *dst, __u32 size, __u64 zs, const st
 }
 
 /* read_php_call fills what a PHP internal function's call frame says:
- * $this, the arguments' types, the chosen string arguments, the result. */
+ * $this, the arguments' types, the chosen string arguments, the result.
+ * call holds the frame's first got bytes (read_call). */
 static __always_inline void read_php_call(struct io_event *e, const struct io_hook *hook,
-					  const struct php_executor *ex, __u64 ed, __u64 retval, int returned)
+					  const struct php_executor *ex, const __u8 *call, __u32 got,
+					  __u64 retval, int returned)
 {
 	struct zval_head z;
 	__u64 text_zs = 0, key_zs = 0;
 	__u32 strings = 0;
 
-	bpf_probe_read_user(&e->num_args, sizeof(e->num_args), (void *)(ed + ex->ex_num_args));
-	read_zval(ed + ex->ex_this, ex, &z);
-	if (z.type == IS_OBJECT)
-		e->this_obj = z.value;
-	/* num_args is the frame's, any value: TUSK_IO_ARGS bounds the loop. */
+	if (got) {
+		e->num_args = *(__u32 *)(call + (ex->ex_num_args & (CALL_BLOCK - 4)));
+		call_zval(call, ex->ex_this, ex, &z);
+		if (z.type == IS_OBJECT)
+			e->this_obj = z.value;
+	}
+	/* num_args is the frame's, any value: TUSK_IO_ARGS bounds the loop,
+	 * got the arguments that were read. */
 #pragma unroll
 	for (int i = 0; i < TUSK_IO_ARGS; i++) {
-		if (i >= e->num_args)
+		__u32 off = ex->call_args + i * 16;
+		if (i >= e->num_args || off + 16 > got)
 			break;
-		read_zval(ed + ex->call_args + (__u64)i * 16, ex, &z);
+		call_zval(call, off, ex, &z);
 		e->arg_types[i] = z.type;
 		e->arg_vals[i] = z.value;
 		if (z.type == IS_STRING) {
@@ -130,10 +173,15 @@ static __always_inline void send_io(void *ctx, struct usdt_site *site, __u32 sit
 	struct php_binary *bin = bpf_map_lookup_elem(&binaries, &bin_idx);
 	if (!bin)
 		return;
-	__u32 n = walk_stack(ts, bin, TUSK_IO_FRAMES);
 	struct walk_scratch *s = scratch();
 	if (!s)
 		return;
+	/* The hooked call's frame is read first: it is also the innermost
+	 * frame of the walk, which then need not read it again. */
+	s->got = 0;
+	if (hook->flags & IO_PHP_HANDLER)
+		s->got = read_call(s->call, args[0], &bin->ex);
+	__u32 n = walk_stack(ts, bin, TUSK_IO_FRAMES, s->got >= EX_BLOCK ? args[0] : 0);
 
 	struct io_event *e = reserve(ts, sizeof(*e));
 	if (!e)
@@ -164,7 +212,7 @@ static __always_inline void send_io(void *ctx, struct usdt_site *site, __u32 sit
 		e->arg_vals[i] = 0;
 	}
 	if (hook->flags & IO_PHP_HANDLER) {
-		read_php_call(e, hook, &bin->ex, args[0], args[1], returned);
+		read_php_call(e, hook, &bin->ex, s->call, s->got, args[1], returned);
 	} else {
 		read_c_string(e->text, sizeof(e->text), hook->text_arg, args, &e->text_len);
 		read_c_string(e->key, sizeof(e->key), hook->key_arg, args, 0);

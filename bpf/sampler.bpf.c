@@ -27,7 +27,7 @@ int sample_php_stack(void *ctx)
 	struct php_binary *bin = bpf_map_lookup_elem(&binaries, &bin_idx);
 	if (!bin)
 		return 0;
-	__u32 n = walk_stack(ts, bin, TUSK_SAMPLE_FRAMES);
+	__u32 n = walk_stack(ts, bin, TUSK_SAMPLE_FRAMES, 0);
 	struct walk_scratch *s = scratch();
 	if (!s)
 		return 0;

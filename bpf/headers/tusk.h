@@ -34,6 +34,9 @@
 #define TUSK_IO_ARGS 6           /* PHP call arguments described per I/O call */
 #define TUSK_IO_NESTING 4        /* hooked calls open at once on a thread */
 #define TUSK_SYMBOLS 65536       /* (process, function) pairs whose names were sent */
+#define TUSK_SYMBOL_PROCS 4096   /* processes with a symbol budget at once */
+#define TUSK_SYMBOL_BURST 8192   /* symbol events a process may send at once… */
+#define TUSK_SYMBOL_RATE 2048    /* …and per second after that */
 
 /* ---- USDT argument specs, parsed in Go (pkg/usdt) ---------------------- */
 
@@ -399,6 +402,28 @@ struct {
 	__type(key, struct symbol_key);
 	__type(value, __u8);
 } symbols_sent SEC(".maps");
+
+/* Symbol events a process may still send (phpstack.h, symbol_allowed): a
+ * token bucket per process, shared by the sampler and the I/O hooks. */
+struct symbol_budget {
+	__u64 refilled; /* when tokens were last topped up */
+	__u64 tokens;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, TUSK_SYMBOL_PROCS);
+	__type(key, __u32);
+	__type(value, struct symbol_budget);
+} symbol_budgets SEC(".maps");
+
+/* Symbol events held back by a process's budget (sent on a later walk). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} symbols_limited SEC(".maps");
 
 /* ---- helpers ----------------------------------------------------------- */
 

@@ -286,6 +286,8 @@ var selfMetrics = []selfMetric{
 			}
 			return float64(n)
 		}},
+	{"tusk_symbols_limited_total", "Function names the BPF programs held back because their process was over its budget of symbol events (sent later).", true,
+		func(a *Agent) float64 { return float64(a.symbolsLimited()) }},
 	{"tusk_traces_total", "Traces assembled.", true, asmStat(func(s assemble.Stats) uint64 { return s.Traces })},
 	{"tusk_traces_incomplete_total", "Traces assembled with pieces known to be missing (lost events, no end).", true,
 		asmStat(func(s assemble.Stats) uint64 { return s.Incomplete })},
@@ -317,4 +319,15 @@ var selfMetrics = []selfMetric{
 			defer a.mu.Unlock()
 			return float64(len(a.grants))
 		}},
+}
+
+// symbolsLimited sums the per-CPU count of symbol events held back by the
+// per-process budget.
+func (a *Agent) symbolsLimited() uint64 {
+	perCPU, _ := a.tracer.SymbolsLimitedPerCPU()
+	var n uint64
+	for _, v := range perCPU {
+		n += v
+	}
+	return n
 }

@@ -32,6 +32,7 @@ func (a *Agent) Status(context.Context) (*agentapi.Status, error) {
 	for _, n := range lost {
 		st.Events.Lost += n
 	}
+	st.Events.SymbolsLimited = a.symbolsLimited()
 	s := a.store.Stats()
 	st.Store = agentapi.Store{
 		Path: s.Path, SizeBytes: s.SizeBytes, Traces: s.Traces, Written: s.Written,

@@ -190,6 +190,9 @@ type Events struct {
 	Lost       uint64   `json:"lost"`
 	LostPerCPU []uint64 `json:"lostPerCpu"`
 	RingBytes  int      `json:"ringBytes"`
+	// SymbolsLimited counts function names held back because their process
+	// was over its budget of symbol events; they are sent later.
+	SymbolsLimited uint64 `json:"symbolsLimited"`
 }
 
 // Store describes the embedded trace store.

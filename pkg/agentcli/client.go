@@ -139,7 +139,14 @@ func status(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return enc.Encode(st)
 	}
 	fmt.Fprintf(stdout, "agent %s on %s, up since %s\n", st.Version, st.Host, st.StartedAt.Format(time.RFC3339))
-	fmt.Fprintf(stdout, "events: %d total, %.1f/s, %d lost (ring buffer %d KiB)\n", st.Events.Total, st.Events.PerSecond, st.Events.Lost, st.Events.RingBytes>>10)
+	fmt.Fprintf(stdout, "events: %d total, %.1f/s, %d lost (ring buffer %d KiB)", st.Events.Total, st.Events.PerSecond, st.Events.Lost, st.Events.RingBytes>>10)
+	if st.Events.SymbolsLimited > 0 {
+		// Names held back by a process's symbol budget: a process meeting
+		// that many new functions is unusual, and its frames show as
+		// [unknown] until the names go out.
+		fmt.Fprintf(stdout, ", %d function names held back (symbol budget)", st.Events.SymbolsLimited)
+	}
+	fmt.Fprintln(stdout)
 	fmt.Fprintf(stdout, "store: %d traces, %.1f MiB at %s", st.Store.Traces, float64(st.Store.SizeBytes)/(1<<20), st.Store.Path)
 	if st.Store.LastError != "" {
 		fmt.Fprintf(stdout, " (last error: %s)", st.Store.LastError)

@@ -257,14 +257,31 @@ func binaryEntry(info *phpbin.Info) (requestPhpBinary, bool) {
 	return b, true
 }
 
-// walkableLayout tells whether the stack walker's block reads cover the
-// fields (bpf/headers/phpstack.h: EX_BLOCK, FUNC_BLOCK): true for every PHP
-// from 7.0 to 8.4, checked rather than assumed for the versions to come.
+// walkableLayout tells whether the stack walker's and the I/O hooks' block
+// reads cover the fields (bpf/headers/phpstack.h: EX_BLOCK, FUNC_BLOCK,
+// CALL_BLOCK): true for every PHP from 7.0 to 8.4, checked rather than
+// assumed for the versions to come. The I/O hooks read a call's frame
+// through its first ioArgs argument zvals at once; $this and num_args must
+// come before the arguments, which is where the frame is read when the
+// block would run past the end of the VM stack.
 func walkableLayout(x phpoffsets.Executor) bool {
-	inBlock := func(off, block uint16) bool { return off%8 == 0 && off <= block-8 }
-	return inBlock(x.ExOpline, 64) && inBlock(x.ExFunc, 64) && inBlock(x.ExPrev, 64) &&
-		x.FuncType < 16 && inBlock(x.FuncName, 16)
+	inBlock := func(off, size, block uint16) bool { return off%size == 0 && off <= block-size }
+	return inBlock(x.ExOpline, 8, exBlock) && inBlock(x.ExFunc, 8, exBlock) && inBlock(x.ExPrev, 8, exBlock) &&
+		x.FuncType < funcBlock && inBlock(x.FuncName, 8, funcBlock) &&
+		x.ZvalType < zvalSize && x.CallArgs >= zvalSize &&
+		inBlock(x.CallArgs, 8, callBlock-ioArgs*zvalSize+8) &&
+		inBlock(x.ExThis, 8, x.CallArgs-zvalSize+8) && inBlock(x.ExNumArgs, 4, x.CallArgs)
 }
+
+// The block sizes of bpf/headers/phpstack.h, TUSK_IO_ARGS of tusk.h and
+// sizeof(zval).
+const (
+	exBlock   = 64
+	funcBlock = 16
+	callBlock = 256
+	ioArgs    = 6
+	zvalSize  = 16
+)
 
 // The C enum binary_flags.
 const (

@@ -69,6 +69,12 @@ type functionPhpBinary struct {
 	_ [4]byte
 }
 
+type functionSymbolBudget struct {
+	_        structs.HostLayout
+	Refilled uint64
+	Tokens   uint64
+}
+
 type functionSymbolKey struct {
 	_    structs.HostLayout
 	Func uint64
@@ -145,6 +151,8 @@ const (
 	functionMapLostEvents      = "lost_events"
 	functionMapSites           = "sites"
 	functionMapStacks          = "stacks"
+	functionMapSymbolBudgets   = "symbol_budgets"
+	functionMapSymbolsLimited  = "symbols_limited"
 	functionMapSymbolsSent     = "symbols_sent"
 	functionMapThreads         = "threads"
 	functionProgFunctionEntry  = "function_entry"
@@ -201,16 +209,18 @@ type functionProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type functionMapSpecs struct {
-	Binaries    *ebpf.MapSpec `ebpf:"binaries"`
-	Config      *ebpf.MapSpec `ebpf:"config"`
-	EmptyStack  *ebpf.MapSpec `ebpf:"empty_stack"`
-	Events      *ebpf.MapSpec `ebpf:"events"`
-	IoPending   *ebpf.MapSpec `ebpf:"io_pending"`
-	LostEvents  *ebpf.MapSpec `ebpf:"lost_events"`
-	Sites       *ebpf.MapSpec `ebpf:"sites"`
-	Stacks      *ebpf.MapSpec `ebpf:"stacks"`
-	SymbolsSent *ebpf.MapSpec `ebpf:"symbols_sent"`
-	Threads     *ebpf.MapSpec `ebpf:"threads"`
+	Binaries       *ebpf.MapSpec `ebpf:"binaries"`
+	Config         *ebpf.MapSpec `ebpf:"config"`
+	EmptyStack     *ebpf.MapSpec `ebpf:"empty_stack"`
+	Events         *ebpf.MapSpec `ebpf:"events"`
+	IoPending      *ebpf.MapSpec `ebpf:"io_pending"`
+	LostEvents     *ebpf.MapSpec `ebpf:"lost_events"`
+	Sites          *ebpf.MapSpec `ebpf:"sites"`
+	Stacks         *ebpf.MapSpec `ebpf:"stacks"`
+	SymbolBudgets  *ebpf.MapSpec `ebpf:"symbol_budgets"`
+	SymbolsLimited *ebpf.MapSpec `ebpf:"symbols_limited"`
+	SymbolsSent    *ebpf.MapSpec `ebpf:"symbols_sent"`
+	Threads        *ebpf.MapSpec `ebpf:"threads"`
 }
 
 // functionVariableSpecs contains global variables before they are loaded into the kernel.
@@ -239,16 +249,18 @@ func (o *functionObjects) Close() error {
 //
 // It can be passed to loadFunctionObjects or ebpf.CollectionSpec.LoadAndAssign.
 type functionMaps struct {
-	Binaries    *ebpf.Map `ebpf:"binaries"`
-	Config      *ebpf.Map `ebpf:"config"`
-	EmptyStack  *ebpf.Map `ebpf:"empty_stack"`
-	Events      *ebpf.Map `ebpf:"events"`
-	IoPending   *ebpf.Map `ebpf:"io_pending"`
-	LostEvents  *ebpf.Map `ebpf:"lost_events"`
-	Sites       *ebpf.Map `ebpf:"sites"`
-	Stacks      *ebpf.Map `ebpf:"stacks"`
-	SymbolsSent *ebpf.Map `ebpf:"symbols_sent"`
-	Threads     *ebpf.Map `ebpf:"threads"`
+	Binaries       *ebpf.Map `ebpf:"binaries"`
+	Config         *ebpf.Map `ebpf:"config"`
+	EmptyStack     *ebpf.Map `ebpf:"empty_stack"`
+	Events         *ebpf.Map `ebpf:"events"`
+	IoPending      *ebpf.Map `ebpf:"io_pending"`
+	LostEvents     *ebpf.Map `ebpf:"lost_events"`
+	Sites          *ebpf.Map `ebpf:"sites"`
+	Stacks         *ebpf.Map `ebpf:"stacks"`
+	SymbolBudgets  *ebpf.Map `ebpf:"symbol_budgets"`
+	SymbolsLimited *ebpf.Map `ebpf:"symbols_limited"`
+	SymbolsSent    *ebpf.Map `ebpf:"symbols_sent"`
+	Threads        *ebpf.Map `ebpf:"threads"`
 }
 
 func (m *functionMaps) Close() error {
@@ -261,6 +273,8 @@ func (m *functionMaps) Close() error {
 		m.LostEvents,
 		m.Sites,
 		m.Stacks,
+		m.SymbolBudgets,
+		m.SymbolsLimited,
 		m.SymbolsSent,
 		m.Threads,
 	)

@@ -133,6 +133,12 @@ type ioSampleEvent struct {
 	Frames  [128]ioFrameRef
 }
 
+type ioSymbolBudget struct {
+	_        structs.HostLayout
+	Refilled uint64
+	Tokens   uint64
+}
+
 type ioSymbolEvent struct {
 	_ structs.HostLayout
 	H struct {
@@ -220,6 +226,11 @@ type ioUsdtSite struct {
 type ioWalkScratch struct {
 	_      structs.HostLayout
 	Sample ioSampleEvent
+	Pre    uint64
+	Got    uint32
+	Pad    uint32
+	Call   [256]uint8
+	Sent   [1024]ioSymbolKey
 }
 
 // Names of all BPF objects in the ELF.
@@ -234,6 +245,8 @@ const (
 	ioMapLostEvents        = "lost_events"
 	ioMapSites             = "sites"
 	ioMapStacks            = "stacks"
+	ioMapSymbolBudgets     = "symbol_budgets"
+	ioMapSymbolsLimited    = "symbols_limited"
 	ioMapSymbolsSent       = "symbols_sent"
 	ioMapThreads           = "threads"
 	ioMapWalkScratch       = "walk_scratch"
@@ -298,17 +311,19 @@ type ioProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type ioMapSpecs struct {
-	Binaries    *ebpf.MapSpec `ebpf:"binaries"`
-	Config      *ebpf.MapSpec `ebpf:"config"`
-	Events      *ebpf.MapSpec `ebpf:"events"`
-	IoHooks     *ebpf.MapSpec `ebpf:"io_hooks"`
-	IoPending   *ebpf.MapSpec `ebpf:"io_pending"`
-	LostEvents  *ebpf.MapSpec `ebpf:"lost_events"`
-	Sites       *ebpf.MapSpec `ebpf:"sites"`
-	Stacks      *ebpf.MapSpec `ebpf:"stacks"`
-	SymbolsSent *ebpf.MapSpec `ebpf:"symbols_sent"`
-	Threads     *ebpf.MapSpec `ebpf:"threads"`
-	WalkScratch *ebpf.MapSpec `ebpf:"walk_scratch"`
+	Binaries       *ebpf.MapSpec `ebpf:"binaries"`
+	Config         *ebpf.MapSpec `ebpf:"config"`
+	Events         *ebpf.MapSpec `ebpf:"events"`
+	IoHooks        *ebpf.MapSpec `ebpf:"io_hooks"`
+	IoPending      *ebpf.MapSpec `ebpf:"io_pending"`
+	LostEvents     *ebpf.MapSpec `ebpf:"lost_events"`
+	Sites          *ebpf.MapSpec `ebpf:"sites"`
+	Stacks         *ebpf.MapSpec `ebpf:"stacks"`
+	SymbolBudgets  *ebpf.MapSpec `ebpf:"symbol_budgets"`
+	SymbolsLimited *ebpf.MapSpec `ebpf:"symbols_limited"`
+	SymbolsSent    *ebpf.MapSpec `ebpf:"symbols_sent"`
+	Threads        *ebpf.MapSpec `ebpf:"threads"`
+	WalkScratch    *ebpf.MapSpec `ebpf:"walk_scratch"`
 }
 
 // ioVariableSpecs contains global variables before they are loaded into the kernel.
@@ -340,17 +355,19 @@ func (o *ioObjects) Close() error {
 //
 // It can be passed to loadIoObjects or ebpf.CollectionSpec.LoadAndAssign.
 type ioMaps struct {
-	Binaries    *ebpf.Map `ebpf:"binaries"`
-	Config      *ebpf.Map `ebpf:"config"`
-	Events      *ebpf.Map `ebpf:"events"`
-	IoHooks     *ebpf.Map `ebpf:"io_hooks"`
-	IoPending   *ebpf.Map `ebpf:"io_pending"`
-	LostEvents  *ebpf.Map `ebpf:"lost_events"`
-	Sites       *ebpf.Map `ebpf:"sites"`
-	Stacks      *ebpf.Map `ebpf:"stacks"`
-	SymbolsSent *ebpf.Map `ebpf:"symbols_sent"`
-	Threads     *ebpf.Map `ebpf:"threads"`
-	WalkScratch *ebpf.Map `ebpf:"walk_scratch"`
+	Binaries       *ebpf.Map `ebpf:"binaries"`
+	Config         *ebpf.Map `ebpf:"config"`
+	Events         *ebpf.Map `ebpf:"events"`
+	IoHooks        *ebpf.Map `ebpf:"io_hooks"`
+	IoPending      *ebpf.Map `ebpf:"io_pending"`
+	LostEvents     *ebpf.Map `ebpf:"lost_events"`
+	Sites          *ebpf.Map `ebpf:"sites"`
+	Stacks         *ebpf.Map `ebpf:"stacks"`
+	SymbolBudgets  *ebpf.Map `ebpf:"symbol_budgets"`
+	SymbolsLimited *ebpf.Map `ebpf:"symbols_limited"`
+	SymbolsSent    *ebpf.Map `ebpf:"symbols_sent"`
+	Threads        *ebpf.Map `ebpf:"threads"`
+	WalkScratch    *ebpf.Map `ebpf:"walk_scratch"`
 }
 
 func (m *ioMaps) Close() error {
@@ -363,6 +380,8 @@ func (m *ioMaps) Close() error {
 		m.LostEvents,
 		m.Sites,
 		m.Stacks,
+		m.SymbolBudgets,
+		m.SymbolsLimited,
 		m.SymbolsSent,
 		m.Threads,
 		m.WalkScratch,

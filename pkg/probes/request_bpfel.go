@@ -142,6 +142,12 @@ type requestRequestStartEvent struct {
 	Params [4][256]int8
 }
 
+type requestSymbolBudget struct {
+	_        structs.HostLayout
+	Refilled uint64
+	Tokens   uint64
+}
+
 type requestSymbolKey struct {
 	_    structs.HostLayout
 	Func uint64
@@ -221,6 +227,8 @@ const (
 	requestMapLostEvents              = "lost_events"
 	requestMapSites                   = "sites"
 	requestMapStacks                  = "stacks"
+	requestMapSymbolBudgets           = "symbol_budgets"
+	requestMapSymbolsLimited          = "symbols_limited"
 	requestMapSymbolsSent             = "symbols_sent"
 	requestMapThreads                 = "threads"
 	requestProgExceptionThrown        = "exception_thrown"
@@ -288,17 +296,19 @@ type requestProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type requestMapSpecs struct {
-	Binaries    *ebpf.MapSpec `ebpf:"binaries"`
-	Config      *ebpf.MapSpec `ebpf:"config"`
-	Events      *ebpf.MapSpec `ebpf:"events"`
-	FcgiParams  *ebpf.MapSpec `ebpf:"fcgi_params"`
-	IoPending   *ebpf.MapSpec `ebpf:"io_pending"`
-	KnownProcs  *ebpf.MapSpec `ebpf:"known_procs"`
-	LostEvents  *ebpf.MapSpec `ebpf:"lost_events"`
-	Sites       *ebpf.MapSpec `ebpf:"sites"`
-	Stacks      *ebpf.MapSpec `ebpf:"stacks"`
-	SymbolsSent *ebpf.MapSpec `ebpf:"symbols_sent"`
-	Threads     *ebpf.MapSpec `ebpf:"threads"`
+	Binaries       *ebpf.MapSpec `ebpf:"binaries"`
+	Config         *ebpf.MapSpec `ebpf:"config"`
+	Events         *ebpf.MapSpec `ebpf:"events"`
+	FcgiParams     *ebpf.MapSpec `ebpf:"fcgi_params"`
+	IoPending      *ebpf.MapSpec `ebpf:"io_pending"`
+	KnownProcs     *ebpf.MapSpec `ebpf:"known_procs"`
+	LostEvents     *ebpf.MapSpec `ebpf:"lost_events"`
+	Sites          *ebpf.MapSpec `ebpf:"sites"`
+	Stacks         *ebpf.MapSpec `ebpf:"stacks"`
+	SymbolBudgets  *ebpf.MapSpec `ebpf:"symbol_budgets"`
+	SymbolsLimited *ebpf.MapSpec `ebpf:"symbols_limited"`
+	SymbolsSent    *ebpf.MapSpec `ebpf:"symbols_sent"`
+	Threads        *ebpf.MapSpec `ebpf:"threads"`
 }
 
 // requestVariableSpecs contains global variables before they are loaded into the kernel.
@@ -332,17 +342,19 @@ func (o *requestObjects) Close() error {
 //
 // It can be passed to loadRequestObjects or ebpf.CollectionSpec.LoadAndAssign.
 type requestMaps struct {
-	Binaries    *ebpf.Map `ebpf:"binaries"`
-	Config      *ebpf.Map `ebpf:"config"`
-	Events      *ebpf.Map `ebpf:"events"`
-	FcgiParams  *ebpf.Map `ebpf:"fcgi_params"`
-	IoPending   *ebpf.Map `ebpf:"io_pending"`
-	KnownProcs  *ebpf.Map `ebpf:"known_procs"`
-	LostEvents  *ebpf.Map `ebpf:"lost_events"`
-	Sites       *ebpf.Map `ebpf:"sites"`
-	Stacks      *ebpf.Map `ebpf:"stacks"`
-	SymbolsSent *ebpf.Map `ebpf:"symbols_sent"`
-	Threads     *ebpf.Map `ebpf:"threads"`
+	Binaries       *ebpf.Map `ebpf:"binaries"`
+	Config         *ebpf.Map `ebpf:"config"`
+	Events         *ebpf.Map `ebpf:"events"`
+	FcgiParams     *ebpf.Map `ebpf:"fcgi_params"`
+	IoPending      *ebpf.Map `ebpf:"io_pending"`
+	KnownProcs     *ebpf.Map `ebpf:"known_procs"`
+	LostEvents     *ebpf.Map `ebpf:"lost_events"`
+	Sites          *ebpf.Map `ebpf:"sites"`
+	Stacks         *ebpf.Map `ebpf:"stacks"`
+	SymbolBudgets  *ebpf.Map `ebpf:"symbol_budgets"`
+	SymbolsLimited *ebpf.Map `ebpf:"symbols_limited"`
+	SymbolsSent    *ebpf.Map `ebpf:"symbols_sent"`
+	Threads        *ebpf.Map `ebpf:"threads"`
 }
 
 func (m *requestMaps) Close() error {
@@ -356,6 +368,8 @@ func (m *requestMaps) Close() error {
 		m.LostEvents,
 		m.Sites,
 		m.Stacks,
+		m.SymbolBudgets,
+		m.SymbolsLimited,
 		m.SymbolsSent,
 		m.Threads,
 	)

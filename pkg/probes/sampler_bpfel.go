@@ -69,6 +69,12 @@ type samplerPhpBinary struct {
 	_ [4]byte
 }
 
+type samplerSymbolBudget struct {
+	_        structs.HostLayout
+	Refilled uint64
+	Tokens   uint64
+}
+
 type samplerSymbolKey struct {
 	_    structs.HostLayout
 	Func uint64
@@ -156,6 +162,11 @@ type samplerWalkScratch struct {
 			Pad  uint32
 		}
 	}
+	Pre  uint64
+	Got  uint32
+	Pad  uint32
+	Call [256]uint8
+	Sent [1024]samplerSymbolKey
 }
 
 // Names of all BPF objects in the ELF.
@@ -169,6 +180,8 @@ const (
 	samplerMapLostEvents        = "lost_events"
 	samplerMapSites             = "sites"
 	samplerMapStacks            = "stacks"
+	samplerMapSymbolBudgets     = "symbol_budgets"
+	samplerMapSymbolsLimited    = "symbols_limited"
 	samplerMapSymbolsSent       = "symbols_sent"
 	samplerMapThreads           = "threads"
 	samplerMapWalkScratch       = "walk_scratch"
@@ -226,16 +239,18 @@ type samplerProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type samplerMapSpecs struct {
-	Binaries    *ebpf.MapSpec `ebpf:"binaries"`
-	Config      *ebpf.MapSpec `ebpf:"config"`
-	Events      *ebpf.MapSpec `ebpf:"events"`
-	IoPending   *ebpf.MapSpec `ebpf:"io_pending"`
-	LostEvents  *ebpf.MapSpec `ebpf:"lost_events"`
-	Sites       *ebpf.MapSpec `ebpf:"sites"`
-	Stacks      *ebpf.MapSpec `ebpf:"stacks"`
-	SymbolsSent *ebpf.MapSpec `ebpf:"symbols_sent"`
-	Threads     *ebpf.MapSpec `ebpf:"threads"`
-	WalkScratch *ebpf.MapSpec `ebpf:"walk_scratch"`
+	Binaries       *ebpf.MapSpec `ebpf:"binaries"`
+	Config         *ebpf.MapSpec `ebpf:"config"`
+	Events         *ebpf.MapSpec `ebpf:"events"`
+	IoPending      *ebpf.MapSpec `ebpf:"io_pending"`
+	LostEvents     *ebpf.MapSpec `ebpf:"lost_events"`
+	Sites          *ebpf.MapSpec `ebpf:"sites"`
+	Stacks         *ebpf.MapSpec `ebpf:"stacks"`
+	SymbolBudgets  *ebpf.MapSpec `ebpf:"symbol_budgets"`
+	SymbolsLimited *ebpf.MapSpec `ebpf:"symbols_limited"`
+	SymbolsSent    *ebpf.MapSpec `ebpf:"symbols_sent"`
+	Threads        *ebpf.MapSpec `ebpf:"threads"`
+	WalkScratch    *ebpf.MapSpec `ebpf:"walk_scratch"`
 }
 
 // samplerVariableSpecs contains global variables before they are loaded into the kernel.
@@ -266,16 +281,18 @@ func (o *samplerObjects) Close() error {
 //
 // It can be passed to loadSamplerObjects or ebpf.CollectionSpec.LoadAndAssign.
 type samplerMaps struct {
-	Binaries    *ebpf.Map `ebpf:"binaries"`
-	Config      *ebpf.Map `ebpf:"config"`
-	Events      *ebpf.Map `ebpf:"events"`
-	IoPending   *ebpf.Map `ebpf:"io_pending"`
-	LostEvents  *ebpf.Map `ebpf:"lost_events"`
-	Sites       *ebpf.Map `ebpf:"sites"`
-	Stacks      *ebpf.Map `ebpf:"stacks"`
-	SymbolsSent *ebpf.Map `ebpf:"symbols_sent"`
-	Threads     *ebpf.Map `ebpf:"threads"`
-	WalkScratch *ebpf.Map `ebpf:"walk_scratch"`
+	Binaries       *ebpf.Map `ebpf:"binaries"`
+	Config         *ebpf.Map `ebpf:"config"`
+	Events         *ebpf.Map `ebpf:"events"`
+	IoPending      *ebpf.Map `ebpf:"io_pending"`
+	LostEvents     *ebpf.Map `ebpf:"lost_events"`
+	Sites          *ebpf.Map `ebpf:"sites"`
+	Stacks         *ebpf.Map `ebpf:"stacks"`
+	SymbolBudgets  *ebpf.Map `ebpf:"symbol_budgets"`
+	SymbolsLimited *ebpf.Map `ebpf:"symbols_limited"`
+	SymbolsSent    *ebpf.Map `ebpf:"symbols_sent"`
+	Threads        *ebpf.Map `ebpf:"threads"`
+	WalkScratch    *ebpf.Map `ebpf:"walk_scratch"`
 }
 
 func (m *samplerMaps) Close() error {
@@ -287,6 +304,8 @@ func (m *samplerMaps) Close() error {
 		m.LostEvents,
 		m.Sites,
 		m.Stacks,
+		m.SymbolBudgets,
+		m.SymbolsLimited,
 		m.SymbolsSent,
 		m.Threads,
 		m.WalkScratch,

@@ -196,6 +196,17 @@ func (t *Tracer) LostPerCPU() ([]uint64, error) {
 	return perCPU, nil
 }
 
+// SymbolsLimitedPerCPU reads how many symbol events each CPU's programs
+// held back because their process was over its budget
+// (bpf/headers/phpstack.h, symbol_allowed). They are sent on a later walk.
+func (t *Tracer) SymbolsLimitedPerCPU() ([]uint64, error) {
+	var perCPU []uint64
+	if err := t.objs.SymbolsLimited.Lookup(uint32(0), &perCPU); err != nil {
+		return nil, fmt.Errorf("read limited-symbol counters: %w", err)
+	}
+	return perCPU, nil
+}
+
 // Close detaches nothing by itself (close Attachments first) and frees the
 // BPF objects and the ring buffer.
 func (t *Tracer) Close() error {
@@ -229,6 +240,9 @@ func (t *Tracer) sharedMaps() map[string]*ebpf.Map {
 		requestMapConfig:      t.objs.Config,
 		requestMapSymbolsSent: t.objs.SymbolsSent,
 		requestMapIoPending:   t.objs.IoPending,
+		// One budget per process for the sampler and the I/O hooks both.
+		requestMapSymbolBudgets:  t.objs.SymbolBudgets,
+		requestMapSymbolsLimited: t.objs.SymbolsLimited,
 	}
 }
 
@@ -309,17 +323,19 @@ func (t *Tracer) loadPerSiteIO() error {
 		return nil
 	}
 	maps := map[string]*ebpf.Map{
-		ioMapBinaries:    t.io.Binaries,
-		ioMapConfig:      t.io.Config,
-		ioMapEvents:      t.io.Events,
-		ioMapIoHooks:     t.io.IoHooks,
-		ioMapIoPending:   t.io.IoPending,
-		ioMapLostEvents:  t.io.LostEvents,
-		ioMapSites:       t.io.Sites,
-		ioMapStacks:      t.io.Stacks,
-		ioMapSymbolsSent: t.io.SymbolsSent,
-		ioMapThreads:     t.io.Threads,
-		ioMapWalkScratch: t.io.WalkScratch,
+		ioMapBinaries:       t.io.Binaries,
+		ioMapConfig:         t.io.Config,
+		ioMapEvents:         t.io.Events,
+		ioMapIoHooks:        t.io.IoHooks,
+		ioMapIoPending:      t.io.IoPending,
+		ioMapLostEvents:     t.io.LostEvents,
+		ioMapSites:          t.io.Sites,
+		ioMapStacks:         t.io.Stacks,
+		ioMapSymbolsSent:    t.io.SymbolsSent,
+		ioMapSymbolBudgets:  t.io.SymbolBudgets,
+		ioMapSymbolsLimited: t.io.SymbolsLimited,
+		ioMapThreads:        t.io.Threads,
+		ioMapWalkScratch:    t.io.WalkScratch,
 	}
 	var o struct {
 		IoEnter  *ebpf.Program `ebpf:"io_enter"`

@@ -75,6 +75,8 @@ export interface Events {
   lost: number;
   lostPerCpu: number[] | null;
   ringBytes: number;
+  /** Function names a process sent over its budget of symbol events, held back and sent later. */
+  symbolsLimited?: number;
 }
 
 export interface Store {

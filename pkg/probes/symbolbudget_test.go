@@ -1,0 +1,202 @@
+//go:build integration
+
+package probes
+
+import (
+	"debug/elf"
+	"errors"
+	"os"
+	"runtime"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/cilium/ebpf/ringbuf"
+	"golang.org/x/sys/unix"
+
+	"github.com/tusk-php/tusk/pkg/events"
+	"github.com/tusk-php/tusk/pkg/phpbin"
+	"github.com/tusk-php/tusk/pkg/phpoffsets"
+)
+
+// The symbol budget of a process: TUSK_SYMBOL_BURST and TUSK_SYMBOL_RATE
+// in bpf/headers/tusk.h.
+const (
+	symbolBurst = 8192
+	symbolRate  = 2048 // per second
+)
+
+// TestSymbolBudgetOnForgedFunctions runs the real sampler over a thread of
+// this test registered as a PHP thread whose stack is 128 forged functions
+// that get new names every millisecond, as a process that makes functions
+// without end would: every sample meets 128 functions never sent. The
+// process may send its burst and then its rate of symbol events; the rest
+// are counted as limited, and every sample still has all its frames.
+func TestSymbolBudgetOnForgedFunctions(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: loads BPF programs and perf events")
+	}
+	if runtime.GOARCH != "amd64" {
+		t.Skip("the forged structures use x86-64 PHP 8.2 offsets")
+	}
+	offs, err := phpoffsets.Lookup("8.2", elf.EM_X86_64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, err := Load(Options{RingBytes: 1 << 24})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	info := &phpbin.Info{Path: "/forged/php-fpm", Machine: elf.EM_X86_64, Version: "8.2.99", SAPI: "fpm",
+		Symbols: map[string]phpbin.Symbol{"sapi_globals": {Value: 0x1000}, "executor_globals": {Value: 0x2000}}}
+	bin, _ := binaryEntry(info)
+	idx, err := tr.binaries.alloc()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.binaries.release(idx)
+	if err := tr.objs.Binaries.Put(idx, &bin); err != nil {
+		t.Fatal(err)
+	}
+
+	// 128 internal functions (no line, no file to read), each in a frame of
+	// one chain. Their names are pointers into a region of junk bytes, one
+	// new pointer per function and generation: a new symbol each time.
+	const depth = 128
+	h := newForgedHeap(offs.Executor)
+	defer runtime.KeepAlive(h.mem)
+	names := h.alloc(512 << 10)
+	copy(h.at(names), junk(512<<10, 5))
+	fns := make([]uint64, depth)
+	var prev uint64
+	for i := depth - 1; i >= 0; i-- {
+		fns[i] = h.fn(1, names, 0, 0, 0)
+		f := h.frame(fns[i], 0)
+		h.link(f, prev)
+		prev = f
+	}
+	eg := h.executorGlobals(prev)
+	rename := func(gen uint64) {
+		for i, fn := range fns {
+			h.put64(fn+uint64(offs.Executor.FuncName), names+(gen*depth+uint64(i))%(512<<10-256))
+		}
+	}
+	rename(0)
+
+	sampler, err := tr.StartSampler(999)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sampler.Close()
+
+	const spinFor = 1500 * time.Millisecond
+	var tid atomic.Uint32
+	done := make(chan error, 1)
+	start := time.Now()
+	go func() {
+		runtime.LockOSThread() // never unlocked: the thread exits with the goroutine
+		tid.Store(uint32(unix.Gettid()))
+		ts := requestThreadState{Request: 201, Eg: eg, Binary: idx}
+		if err := tr.objs.Threads.Put(tid.Load(), &ts); err != nil {
+			done <- err
+			return
+		}
+		defer tr.objs.Threads.Delete(tid.Load())
+		x := uint64(1)
+		for end := start.Add(spinFor); time.Now().Before(end); {
+			rename(uint64(time.Since(start) / time.Millisecond))
+			for range 2000 {
+				x = x*6364136223846793005 + 1442695040888963407
+			}
+		}
+		if x == 42 {
+			done <- errors.New("unlikely")
+			return
+		}
+		done <- nil
+	}()
+
+	var rec ringbuf.Record
+	var symbols, samples, frames int
+	var spinErr error
+	spinning := true
+	guard := time.Now().Add(30 * time.Second)
+	for {
+		if time.Now().After(guard) {
+			t.Fatalf("no end after 30s: %d symbols, %d samples", symbols, samples)
+		}
+		if spinning {
+			select {
+			case spinErr = <-done:
+				spinning = false
+			default:
+			}
+		}
+		tr.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
+		ev, err := tr.ReadEvent(&rec)
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			if !spinning {
+				break
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("decoding a record: %v", err)
+		}
+		if ev.Hdr().PID != uint32(os.Getpid()) {
+			continue
+		}
+		switch e := ev.(type) {
+		case *events.Symbol:
+			symbols++
+		case *events.Sample:
+			if e.TID != tid.Load() {
+				continue
+			}
+			samples++
+			frames += len(e.Frames)
+			if len(e.Frames) != depth {
+				t.Fatalf("a sample of %d frames, want %d: limited symbols must not cost frames", len(e.Frames), depth)
+			}
+		}
+	}
+	if spinErr != nil {
+		t.Fatal(spinErr)
+	}
+	elapsed := time.Since(start)
+	sampler.Close()
+
+	var limited, lost uint64
+	perCPU, err := tr.SymbolsLimitedPerCPU()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range perCPU {
+		limited += n
+	}
+	lostPerCPU, err := tr.LostPerCPU()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range lostPerCPU {
+		lost += n
+	}
+	allowed := symbolBurst + int(elapsed.Seconds()*symbolRate)
+	t.Logf("%d samples of %d frames, %d symbols sent (allowed %d in %v), %d limited, %d events lost",
+		samples, depth, symbols, allowed, elapsed.Round(time.Millisecond), limited, lost)
+	if samples < 100 {
+		t.Fatalf("%d samples: the walk did not run enough to test the budget", samples)
+	}
+	if symbols > allowed+depth { // a sample's worth of slack for the bucket's races
+		t.Errorf("%d symbols sent, more than the budget of %d", symbols, allowed)
+	}
+	if symbols+int(lost) < symbolBurst {
+		t.Errorf("%d symbols sent (%d events lost): the burst of %d did not go through", symbols, lost, symbolBurst)
+	}
+	// Every frame of every sample met a function not sent yet, but for the
+	// few samples of a generation after it was sent.
+	if limited < uint64(frames)/2 {
+		t.Errorf("%d symbols limited for %d frames walked", limited, frames)
+	}
+}
