@@ -269,8 +269,6 @@ func TestCallStacksFollowLateSymbols(t *testing.T) {
 // WordPress front page: 36 SQL calls from a dozen 8-frame stacks, as
 // measured there.
 func BenchmarkAssembleWordPressPage(b *testing.B) {
-	a := New(Options{Clock: &WallClock{}}, func(*trace.Trace) {})
-	now := time.Unix(0, 0)
 	evs := []events.Event{start()}
 	const fns = 24
 	for f := uint64(1); f <= fns; f++ {
@@ -293,13 +291,7 @@ func BenchmarkAssembleWordPressPage(b *testing.B) {
 		evs = append(evs, q)
 	}
 	evs = append(evs, end(40*ms, 200))
-	b.ReportAllocs()
-	for b.Loop() {
-		for _, e := range evs {
-			a.Add(e, now)
-		}
-		a.FlushAll()
-	}
+	benchAssemble(b, evs)
 }
 
 // TestSQLFactsCacheIsBounded: statements with literals make a new key each;

@@ -292,40 +292,8 @@ func TestSamplerOnForgedStacks(t *testing.T) {
 		done <- nil
 	}()
 
-	guard := time.Now().Add(30 * time.Second)
-	var rec ringbuf.Record
 	var evs []events.Event
-	var spinErr error
-	spinning := true
-	for {
-		if time.Now().After(guard) {
-			t.Fatalf("no end after 30s: %d events", len(evs))
-		}
-		if spinning {
-			select {
-			case spinErr = <-done:
-				spinning = false
-			default:
-			}
-		}
-		tr.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
-		ev, err := tr.ReadEvent(&rec)
-		if errors.Is(err, os.ErrDeadlineExceeded) {
-			if !spinning {
-				break
-			}
-			continue
-		}
-		if err != nil {
-			t.Fatalf("decoding a record: %v", err) // the decoder refused what BPF sent
-		}
-		if ev.Hdr().PID == uint32(os.Getpid()) {
-			evs = append(evs, ev)
-		}
-	}
-	if spinErr != nil {
-		t.Fatal(spinErr)
-	}
+	readOwnEvents(t, tr, done, func(ev events.Event) { evs = append(evs, ev) })
 	sampler.Close()
 	readTime := time.Since(testStart)
 	tids := map[uint32]*forgedCase{}
@@ -459,4 +427,45 @@ func clipForLog(s string) string {
 		return s[:12] + "…"
 	}
 	return s
+}
+
+// readOwnEvents hands each event of this test process to each until the
+// goroutine forging stacks reports on done and the ring is drained; a
+// decoding error (the decoder refused what BPF sent) or the goroutine's
+// error fails the test.
+func readOwnEvents(t *testing.T, tr *Tracer, done <-chan error, each func(events.Event)) {
+	t.Helper()
+	guard := time.Now().Add(30 * time.Second)
+	var rec ringbuf.Record
+	var spinErr error
+	spinning := true
+	for {
+		if time.Now().After(guard) {
+			t.Fatal("no end after 30s")
+		}
+		if spinning {
+			select {
+			case spinErr = <-done:
+				spinning = false
+			default:
+			}
+		}
+		tr.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
+		ev, err := tr.ReadEvent(&rec)
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			if !spinning {
+				break
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("decoding a record: %v", err)
+		}
+		if ev.Hdr().PID == uint32(os.Getpid()) {
+			each(ev)
+		}
+	}
+	if spinErr != nil {
+		t.Fatal(spinErr)
+	}
 }

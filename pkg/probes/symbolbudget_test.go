@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cilium/ebpf/ringbuf"
 	"golang.org/x/sys/unix"
 
 	"github.com/tusk-php/tusk/pkg/events"
@@ -117,42 +116,14 @@ func TestSymbolBudgetOnForgedFunctions(t *testing.T) {
 		done <- nil
 	}()
 
-	var rec ringbuf.Record
 	var symbols, samples, frames int
-	var spinErr error
-	spinning := true
-	guard := time.Now().Add(30 * time.Second)
-	for {
-		if time.Now().After(guard) {
-			t.Fatalf("no end after 30s: %d symbols, %d samples", symbols, samples)
-		}
-		if spinning {
-			select {
-			case spinErr = <-done:
-				spinning = false
-			default:
-			}
-		}
-		tr.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
-		ev, err := tr.ReadEvent(&rec)
-		if errors.Is(err, os.ErrDeadlineExceeded) {
-			if !spinning {
-				break
-			}
-			continue
-		}
-		if err != nil {
-			t.Fatalf("decoding a record: %v", err)
-		}
-		if ev.Hdr().PID != uint32(os.Getpid()) {
-			continue
-		}
+	readOwnEvents(t, tr, done, func(ev events.Event) {
 		switch e := ev.(type) {
 		case *events.Symbol:
 			symbols++
 		case *events.Sample:
 			if e.TID != tid.Load() {
-				continue
+				return
 			}
 			samples++
 			frames += len(e.Frames)
@@ -160,10 +131,7 @@ func TestSymbolBudgetOnForgedFunctions(t *testing.T) {
 				t.Fatalf("a sample of %d frames, want %d: limited symbols must not cost frames", len(e.Frames), depth)
 			}
 		}
-	}
-	if spinErr != nil {
-		t.Fatal(spinErr)
-	}
+	})
 	elapsed := time.Since(start)
 	sampler.Close()
 
