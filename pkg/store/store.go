@@ -21,7 +21,13 @@ const (
 	DefaultMaxAge        = 7 * 24 * time.Hour
 	DefaultMaxBytes      = int64(1 << 30)
 	DefaultBatchSize     = 256
-	DefaultFlushInterval = 200 * time.Millisecond
+	// DefaultFlushInterval: a trace shows up within about a second. Each
+	// write is a transaction whose commit rewrites the pages it touched
+	// (the tables' and every index's last leaf) into the WAL; at WordPress
+	// rates a second's traces share those pages, and committing once a
+	// second instead of five times took the agent's CPU per request from
+	// ~840 to ~710 µs at 29 requests/s.
+	DefaultFlushInterval = time.Second
 	DefaultQueueSize     = 10000
 	DefaultQueueBytes    = int64(64 << 20)
 )

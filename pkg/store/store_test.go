@@ -20,7 +20,7 @@ func TestOptionsDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	if o.MaxAge != 7*24*time.Hour || o.MaxBytes != 1<<30 || o.BatchSize != 256 ||
-		o.FlushInterval != 200*time.Millisecond || o.QueueSize != 10000 || o.QueueBytes != 64<<20 || o.Logger == nil {
+		o.FlushInterval != time.Second || o.QueueSize != 10000 || o.QueueBytes != 64<<20 || o.Logger == nil {
 		t.Errorf("defaults: %+v", o)
 	}
 	if _, err := (Options{BatchSize: -1}).withDefaults(); err == nil {
