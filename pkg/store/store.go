@@ -112,6 +112,7 @@ type Store struct {
 	// preparing them per batch was ~10% of the agent's CPU under WordPress
 	// load, where a batch is a handful of traces.
 	insertTraceStmt, insertSpansStmt, diskSizeStmt *sql.Stmt
+	insertProfileMinuteStmt, insertTraceProfileStmt *sql.Stmt
 
 	// Writer goroutine only.
 	lastRetentionError string // logged once per distinct error
@@ -215,7 +216,7 @@ func (s *Store) Close() error {
 
 func (s *Store) closeDBs() error {
 	var errs []error
-	for _, st := range []*sql.Stmt{s.insertTraceStmt, s.insertSpansStmt, s.diskSizeStmt} {
+	for _, st := range []*sql.Stmt{s.insertTraceStmt, s.insertSpansStmt, s.diskSizeStmt, s.insertProfileMinuteStmt, s.insertTraceProfileStmt} {
 		if st != nil {
 			errs = append(errs, st.Close())
 		}
@@ -232,6 +233,8 @@ func (s *Store) prepareWriterStatements(ctx context.Context) error {
 		{&s.insertTraceStmt, insertTrace},
 		{&s.insertSpansStmt, insertSpans},
 		{&s.diskSizeStmt, selectDiskSize},
+		{&s.insertProfileMinuteStmt, insertProfileMinute},
+		{&s.insertTraceProfileStmt, insertTraceProfile},
 	} {
 		st, err := s.writeDB.PrepareContext(ctx, p.sql)
 		if err != nil {
