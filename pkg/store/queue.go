@@ -42,17 +42,17 @@ func newQueue(limit int, maxBytes int64) *queue {
 
 // push appends t unless the queue is full or closed. It returns whether t was
 // taken and how many traces are now waiting.
-func (q *queue) push(t *trace.Trace) (ok bool, waiting int) {
+func (q *queue) push(t *trace.Trace) (ok bool, waiting int, waitingBytes int64) {
 	size := traceBytes(t)
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if q.closed || len(q.items) >= q.limit || q.bytes+size > q.maxBytes {
-		return false, len(q.items)
+		return false, len(q.items), q.bytes
 	}
 	q.items = append(q.items, queuedTrace{t: t, bytes: size})
 	q.bytes += size
 	q.accepted++
-	return true, len(q.items)
+	return true, len(q.items), q.bytes
 }
 
 // The constants of traceBytes: Go's sizes on 64-bit platforms, rounded up

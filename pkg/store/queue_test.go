@@ -16,7 +16,7 @@ func TestQueueRefusesWhenFullOrClosed(t *testing.T) {
 	q := newQueue(2, 1<<30)
 	tr := &trace.Trace{}
 	for i, want := range []bool{true, true, false} {
-		if ok, _ := q.push(tr); ok != want {
+		if ok, _, _ := q.push(tr); ok != want {
 			t.Fatalf("push %d: %v, want %v", i, ok, want)
 		}
 	}
@@ -24,7 +24,7 @@ func TestQueueRefusesWhenFullOrClosed(t *testing.T) {
 		t.Fatalf("took %d, want 2", len(got))
 	}
 	q.close()
-	if ok, _ := q.push(tr); ok {
+	if ok, _, _ := q.push(tr); ok {
 		t.Error("a closed queue took a trace")
 	}
 }
@@ -81,14 +81,14 @@ func TestQueueRefusesOverItsBytes(t *testing.T) {
 	q := newQueue(10_000, 5*size+size/2)
 	accepted := 0
 	for range 10 {
-		if ok, _ := q.push(huge); ok {
+		if ok, _, _ := q.push(huge); ok {
 			accepted++
 		}
 	}
 	if accepted != 5 || q.heldBytes() != 5*size {
 		t.Fatalf("accepted %d traces of %d bytes, holding %d; want 5 under a budget of %d", accepted, size, q.heldBytes(), q.maxBytes)
 	}
-	if ok, _ := q.push(&trace.Trace{}); !ok {
+	if ok, _, _ := q.push(&trace.Trace{}); !ok {
 		t.Error("refused a small trace that fits")
 	}
 	taken := q.takeAll(nil)
@@ -103,7 +103,7 @@ func TestQueueRefusesOverItsBytes(t *testing.T) {
 	if q.heldBytes() != 0 {
 		t.Errorf("%d bytes held after everything was resolved", q.heldBytes())
 	}
-	if ok, _ := q.push(huge); !ok {
+	if ok, _, _ := q.push(huge); !ok {
 		t.Error("a resolved queue refused")
 	}
 }
@@ -168,5 +168,30 @@ func TestTraceBytesSamplesLargeTraces(t *testing.T) {
 	}
 	if small := hugeTrace(walkedSpans); traceBytes(small) != walkAll(small) {
 		t.Error("a trace of walkedSpans spans is not walked in full")
+	}
+}
+
+// TestLargeTracesAreWrittenBeforeTheTick: a quarter of the byte bound
+// queued wakes the writer, so megabyte traces arriving faster than the
+// flush interval are written instead of filling the queue and dropped.
+func TestLargeTracesAreWrittenBeforeTheTick(t *testing.T) {
+	s := openTestStore(t, Options{FlushInterval: time.Hour, QueueBytes: 4 << 20})
+	spans := make([]trace.Span, 2000)
+	for i := range spans {
+		spans[i] = trace.Span{SpanID: trace.NewSpanID(), Name: strings.Repeat("x", 400)}
+	}
+	for i := range 20 {
+		tr := &trace.Trace{Summary: trace.Summary{TraceID: trace.NewTraceID(), Service: "deep", StartUnixNano: int64(i)}, Spans: spans}
+		if b := traceBytes(tr); b < 1<<20 || b > 4<<20/3 {
+			t.Fatalf("a trace of %d bytes does not test a quarter of the bound", b)
+		}
+		s.Add(tr)
+		deadline := time.Now().Add(10 * time.Second)
+		for s.Stats().Written+s.Stats().Dropped < uint64(i+1) && time.Now().Before(deadline) {
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	if st := s.Stats(); st.Written != 20 || st.Dropped != 0 {
+		t.Fatalf("written %d, dropped %d of 20, the writer's tick an hour away", st.Written, st.Dropped)
 	}
 }
