@@ -163,34 +163,7 @@ func TestSamplerOnForgedStacks(t *testing.T) {
 		t.Skip("needs root: loads BPF programs and perf events")
 	}
 	testStart := time.Now()
-	offs, err := phpoffsets.Lookup("8.2", elf.EM_X86_64)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if runtime.GOARCH != "amd64" {
-		t.Skip("the forged structures use x86-64 PHP 8.2 offsets")
-	}
-	tr, err := Load(Options{RingBytes: 1 << 23})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tr.Close()
-
-	// The binaries entry the agent makes for a PHP 8.2 php-fpm.
-	info := &phpbin.Info{Path: "/forged/php-fpm", Machine: elf.EM_X86_64, Version: "8.2.99", SAPI: "fpm",
-		Symbols: map[string]phpbin.Symbol{"sapi_globals": {Value: 0x1000}, "executor_globals": {Value: 0x2000}}}
-	bin, _ := binaryEntry(info)
-	if bin.Flags&binaryExecutor == 0 {
-		t.Fatalf("no executor offsets in %+v", bin)
-	}
-	idx, err := tr.binaries.alloc()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tr.binaries.release(idx)
-	if err := tr.objs.Binaries.Put(idx, &bin); err != nil {
-		t.Fatal(err)
-	}
+	tr, idx, offs := loadForgedPHP82(t, 1<<23)
 
 	h := newForgedHeap(offs.Executor)
 	defer runtime.KeepAlive(h.mem)
@@ -468,4 +441,39 @@ func readOwnEvents(t *testing.T, tr *Tracer, done <-chan error, each func(events
 	if spinErr != nil {
 		t.Fatal(spinErr)
 	}
+}
+
+// loadForgedPHP82 loads the BPF programs with a ring of ringBytes and the
+// binaries entry the agent makes for a PHP 8.2 php-fpm, for tests whose
+// threads pose as its workers; it returns the entry's index and the 8.2
+// offsets the forged structures follow. Both are released at the test's end.
+func loadForgedPHP82(t *testing.T, ringBytes int) (*Tracer, uint32, *phpoffsets.Offsets) {
+	t.Helper()
+	if runtime.GOARCH != "amd64" {
+		t.Skip("the forged structures use x86-64 PHP 8.2 offsets")
+	}
+	offs, err := phpoffsets.Lookup("8.2", elf.EM_X86_64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, err := Load(Options{RingBytes: ringBytes})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tr.Close() })
+	info := &phpbin.Info{Path: "/forged/php-fpm", Machine: elf.EM_X86_64, Version: "8.2.99", SAPI: "fpm",
+		Symbols: map[string]phpbin.Symbol{"sapi_globals": {Value: 0x1000}, "executor_globals": {Value: 0x2000}}}
+	bin, _ := binaryEntry(info)
+	if bin.Flags&binaryExecutor == 0 {
+		t.Fatalf("no executor offsets in %+v", bin)
+	}
+	idx, err := tr.binaries.alloc()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tr.binaries.release(idx) })
+	if err := tr.objs.Binaries.Put(idx, &bin); err != nil {
+		t.Fatal(err)
+	}
+	return tr, idx, offs
 }

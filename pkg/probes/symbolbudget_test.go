@@ -3,7 +3,6 @@
 package probes
 
 import (
-	"debug/elf"
 	"errors"
 	"os"
 	"runtime"
@@ -14,8 +13,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/tusk-php/tusk/pkg/events"
-	"github.com/tusk-php/tusk/pkg/phpbin"
-	"github.com/tusk-php/tusk/pkg/phpoffsets"
 )
 
 // The symbol budget of a process: TUSK_SYMBOL_BURST and TUSK_SYMBOL_RATE
@@ -35,29 +32,7 @@ func TestSymbolBudgetOnForgedFunctions(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root: loads BPF programs and perf events")
 	}
-	if runtime.GOARCH != "amd64" {
-		t.Skip("the forged structures use x86-64 PHP 8.2 offsets")
-	}
-	offs, err := phpoffsets.Lookup("8.2", elf.EM_X86_64)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tr, err := Load(Options{RingBytes: 1 << 24})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tr.Close()
-	info := &phpbin.Info{Path: "/forged/php-fpm", Machine: elf.EM_X86_64, Version: "8.2.99", SAPI: "fpm",
-		Symbols: map[string]phpbin.Symbol{"sapi_globals": {Value: 0x1000}, "executor_globals": {Value: 0x2000}}}
-	bin, _ := binaryEntry(info)
-	idx, err := tr.binaries.alloc()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tr.binaries.release(idx)
-	if err := tr.objs.Binaries.Put(idx, &bin); err != nil {
-		t.Fatal(err)
-	}
+	tr, idx, offs := loadForgedPHP82(t, 1<<24)
 
 	// 128 internal functions (no line, no file to read), each in a frame of
 	// one chain. Their names are pointers into a region of junk bytes, one
