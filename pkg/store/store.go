@@ -18,9 +18,9 @@ import (
 
 // Defaults for the zero values of Options.
 const (
-	DefaultMaxAge        = 7 * 24 * time.Hour
-	DefaultMaxBytes      = int64(1 << 30)
-	DefaultBatchSize     = 256
+	DefaultMaxAge    = 7 * 24 * time.Hour
+	DefaultMaxBytes  = int64(1 << 30)
+	DefaultBatchSize = 256
 	// DefaultFlushInterval: a trace shows up within about a second. Each
 	// write is a transaction whose commit rewrites the pages it touched
 	// (the tables' and every index's last leaf) into the WAL; at WordPress
@@ -111,7 +111,7 @@ type Store struct {
 	// Statements the writer runs for every batch, prepared once on writeDB:
 	// preparing them per batch was ~10% of the agent's CPU under WordPress
 	// load, where a batch is a handful of traces.
-	insertTraceStmt, insertSpansStmt, diskSizeStmt *sql.Stmt
+	insertTraceStmt, insertSpansStmt, diskSizeStmt  *sql.Stmt
 	insertProfileMinuteStmt, insertTraceProfileStmt *sql.Stmt
 
 	// Writer goroutine only.
