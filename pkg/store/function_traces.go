@@ -47,6 +47,7 @@ func (s *Store) functionTraces(ctx context.Context, q agentapi.FunctionTracesQue
 	if s.closed.Load() {
 		return nil, ErrClosed
 	}
+	s.settleProfiles(ctx)
 	query, args := functionTracesSQL(&q, maxProfiles+1)
 	rows, err := s.readDB.QueryContext(ctx, query, args...)
 	if err != nil {

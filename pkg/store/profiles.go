@@ -313,6 +313,7 @@ func (s *Store) Profile(ctx context.Context, q ProfileQuery) (*profile.Profile, 
 	if s.closed.Load() {
 		return nil, ErrClosed
 	}
+	s.settleProfiles(ctx)
 	query, args := profileSQL(&q)
 	rows, err := s.readDB.QueryContext(ctx, query, args...)
 	if err != nil {
@@ -381,6 +382,25 @@ func profileSQL(q *ProfileQuery) (string, []any) {
 		query += " WHERE " + strings.Join(where, " AND ")
 	}
 	return query, args
+}
+
+// profileSettleTimeout bounds how long a query waits for queued profiles:
+// a write takes milliseconds; while writes fail, the query answers with
+// what is stored.
+const profileSettleTimeout = 2 * time.Second
+
+// settleProfiles has the profiles queued before a query written first. The
+// profile aggregator keeps a minute or a request in memory (where queries
+// see it) until it hands it here; from then until the writer's next round
+// (up to a second) it would be in neither place, and a flame graph asked
+// for just then would miss it.
+func (s *Store) settleProfiles(ctx context.Context) {
+	if s.ProfileStats().Queued == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, profileSettleTimeout)
+	defer cancel()
+	_ = s.FlushProfiles(ctx) // its error is the writer's; the query still answers
 }
 
 // Retention of profiles, called from retention.go on the writer goroutine.

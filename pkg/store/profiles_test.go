@@ -419,3 +419,28 @@ func TestProfileQueriesUseIndexes(t *testing.T) {
 		}
 	}
 }
+
+// TestQueuedProfilesAreInTheAnswer: a profile handed to the store is in
+// the next query's answer even with the writer's tick far away: the
+// aggregator no longer has it, so it must not be in neither place.
+func TestQueuedProfilesAreInTheAnswer(t *testing.T) {
+	s := openTestStore(t, Options{FlushInterval: time.Hour})
+	id := trace.NewTraceID()
+	s.AddProfile(minuteBucket(pfMinute, "www", "GET /", 7, pfMain, pfLoop))
+	s.AddProfile(traceBucket(id, pfMinute.Add(time.Second), 3, pfMain, pfQuery))
+	ctx := context.Background()
+	p, err := s.Profile(ctx, ProfileQuery{From: pfMinute, To: pfMinute.Add(time.Minute)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Total() != 7 {
+		t.Errorf("minute profile just handed over: %d samples, want 7", p.Total())
+	}
+	p, err = s.Profile(ctx, ProfileQuery{TraceID: id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Total() != 3 {
+		t.Errorf("request profile just handed over: %d samples, want 3", p.Total())
+	}
+}
