@@ -454,9 +454,6 @@ func groups(key string, ss []sample) []group {
 }
 
 func (b *deepBench) reportDeep(sat, fixed map[string][]sample, rate, deepAllRate, controlRPS float64) {
-	perSec := func(s sample, d time.Duration) float64 { return float64(s.events) / d.Seconds() }
-	spansPerReq := func(s sample) float64 { return float64(s.spans) / float64(max(s.requests, 1)) }
-
 	fmt.Printf("\n== saturation: GET %s, wrk -t2 -c%d -d%s, medians of %d rounds ==\n", *path, *connections, *duration, *rounds)
 	fmt.Println("(stack CPU/req: CPU of php-fpm, nginx, MariaDB, wrk, the bench and the agent per request, which other work on the machine")
 	fmt.Println(" barely changes; control's / this is then the throughput ratio the machine would give with nothing else running)")
@@ -473,14 +470,7 @@ func (b *deepBench) reportDeep(sat, fixed map[string][]sample, rate, deepAllRate
 			dur(medianOf(ss, func(s sample) float64 { return float64(fpmPct(s.fpm.reqs, 50)) })),
 			medianOf(ss, func(s sample) float64 { return s.perReq(s.machine.busy) }),
 			medianOf(ss, func(s sample) float64 { return 100 * s.foreign() }))
-		if v.key == "control" {
-			row += "—\t—\t—\t—\t"
-		} else {
-			row += fmt.Sprintf("%.0f µs\t%.0f\t%.1f\t%d\t",
-				medianOf(ss, func(s sample) float64 { return s.perReq(s.agentCPU) }),
-				medianOf(ss, func(s sample) float64 { return perSec(s, *duration) }),
-				medianOf(ss, spansPerReq), sumLost(ss))
-		}
+		row += agentColumns(v, ss, *duration)
 		fmt.Fprintln(tw, row)
 	}
 	tw.Flush()
@@ -505,14 +495,7 @@ func (b *deepBench) reportDeep(sat, fixed map[string][]sample, rate, deepAllRate
 			dur(medianOf(ss, func(s sample) float64 { return float64(s.open.p99) })), 100*(p50/c50-1), errs,
 			medianOf(ss, func(s sample) float64 { return 100 * float64(s.machine.busy) / float64(max(s.machine.total, 1)) }),
 			medianOf(ss, func(s sample) float64 { return 100 * s.foreign() }))
-		if v.key == "control" {
-			row += "—\t—\t—\t—\t"
-		} else {
-			row += fmt.Sprintf("%.0f µs\t%.0f\t%.1f\t%d\t",
-				medianOf(ss, func(s sample) float64 { return s.perReq(s.agentCPU) }),
-				medianOf(ss, func(s sample) float64 { return perSec(s, *fixedDuration) }),
-				medianOf(ss, spansPerReq), sumLost(ss))
-		}
+		row += agentColumns(v, ss, *fixedDuration)
 		fmt.Fprintln(tw, row)
 	}
 	tw.Flush()
@@ -800,3 +783,17 @@ func loadAvg() string {
 	}
 	return strings.TrimSpace(string(b))
 }
+
+// agentColumns are a deep-bench table row's agent CPU per request,
+// events/s, spans stored per request and lost events (dashes for control).
+func agentColumns(v variant, ss []sample, loadFor time.Duration) string {
+	if v.key == "control" {
+		return "—\t—\t—\t—\t"
+	}
+	return fmt.Sprintf("%.0f µs\t%.0f\t%.1f\t%d\t",
+		medianOf(ss, func(s sample) float64 { return s.perReq(s.agentCPU) }),
+		medianOf(ss, func(s sample) float64 { return float64(s.events) / loadFor.Seconds() }),
+		medianOf(ss, spansPerReq), sumLost(ss))
+}
+
+func spansPerReq(s sample) float64 { return float64(s.spans) / float64(max(s.requests, 1)) }
