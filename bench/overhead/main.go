@@ -6,6 +6,7 @@
 //	go run ./bench/overhead [-target fixture] [-rounds 3] [-duration 5s] [-connections 8]
 //	go run ./bench/overhead -target wordpress [-rounds 5] [-duration 10s] [-workers 4]
 //	go run ./bench/overhead -target wordpress-deep [-rounds 5] [-duration 10s] [-fixed-duration 15s]
+//	go run ./bench/overhead -target wordpress-ab [-rounds 12] [-duration 15s] [-workers 2] [-ab-variant always-on]
 //
 // -target fixture (the default): the fixture app with USE_ZEND_DTRACE=1,
 // request probes only, then deep mode. -target wordpress: WordPress and
@@ -15,6 +16,9 @@
 // -target wordpress-deep: the same WordPress with USE_ZEND_DTRACE=1, control
 // vs always-on vs deep mode on every worker and on one worker only, with
 // php-fpm's own per-worker timings (see wordpress_deep.go).
+// -target wordpress-ab: two WordPress stacks loaded side by side, one traced
+// (always-on), the other the control in the same seconds, so that the
+// host's drift cancels out of each round's ratio (see wordpress_ab.go).
 //
 // Needs root (the agent loads BPF), wrk, php-fpm 8.2 and nginx (and MariaDB
 // and Debian's wordpress package for -target wordpress).
@@ -43,7 +47,7 @@ import (
 )
 
 var (
-	target      = flag.String("target", "fixture", "what to load: fixture (tests/fixtures/app, request probes and deep mode), wordpress (always-on mode) or wordpress-deep (deep mode on all workers and on one)")
+	target      = flag.String("target", "fixture", "what to load: fixture (tests/fixtures/app, request probes and deep mode), wordpress (always-on mode), wordpress-ab (always-on, two stacks side by side) or wordpress-deep (deep mode on all workers and on one)")
 	rounds      = flag.Int("rounds", 3, "control/attached rounds (wordpress: 5 unless set)")
 	duration    = flag.Duration("duration", 5*time.Second, "wrk run length (wordpress: 10s unless set)")
 	connections = flag.Int("connections", 8, "wrk connections")
@@ -106,8 +110,22 @@ func main() {
 			*bpfStatsOn = false
 		}
 		runWordPressDeep()
+	case "wordpress-ab":
+		defaults := map[string]func(){
+			"duration":    func() { *duration = 15 * time.Second },
+			"path":        func() { *path = "/" },
+			"rounds":      func() { *rounds = 12 },
+			"workers":     func() { *workers = 2 },
+			"connections": func() { *connections = 4 },
+		}
+		for name, f := range defaults {
+			if !set[name] {
+				f()
+			}
+		}
+		runWordPressAB()
 	default:
-		log.Fatalf("-target %q: want fixture, wordpress or wordpress-deep", *target)
+		log.Fatalf("-target %q: want fixture, wordpress, wordpress-ab or wordpress-deep", *target)
 	}
 	cleanup.Run()
 }
@@ -202,8 +220,11 @@ var (
 )
 
 // wrk runs one bounded load of *duration and parses its figures.
-func wrk(url string) result {
-	args := []string{"-t2", "-c" + strconv.Itoa(*connections), "-d" + duration.String(), "--latency"}
+func wrk(url string) result { return wrkFor(url, *duration) }
+
+// wrkFor is wrk for d.
+func wrkFor(url string, d time.Duration) result {
+	args := []string{"-t2", "-c" + strconv.Itoa(*connections), "-d" + d.String(), "--latency"}
 	if *wrkTimeout > 0 {
 		args = append(args, "--timeout", strconv.Itoa(int(wrkTimeout.Seconds()))+"s")
 	}

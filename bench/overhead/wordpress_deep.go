@@ -265,13 +265,13 @@ func (b *deepBench) withFPM(load func(*sample)) func(*sample) {
 	return func(smp *sample) {
 		off := fileSize(b.accessLog)
 		roots := []int{os.Getpid(), b.s.FPM.MasterPID, b.s.Nginx.PID, b.s.DB.PID}
-		s0, o0 := b.schedAll(), snapProcs(roots)
+		s0, o0 := poolSched(b.s), snapProcs(roots)
 		load(smp)
 		// wrk leaves requests running when it stops (a deep one for seconds),
 		// and a worker writes its line after the response: wait until every
 		// worker is idle, so that this round's lines are not read in the next.
-		b.waitIdle()
-		o1, s1 := snapProcs(roots), b.schedAll()
+		waitIdle(b.s)
+		o1, s1 := snapProcs(roots), poolSched(b.s)
 		r := &fpmRound{sched: map[int]schedStat{}}
 		r.ours, r.others = o1.cpuSince(o0)
 		for pid, a := range s1 {
@@ -284,12 +284,12 @@ func (b *deepBench) withFPM(load func(*sample)) func(*sample) {
 	}
 }
 
-// waitIdle waits (at most 20 s) until no worker of the pool ran for 200 ms.
-func (b *deepBench) waitIdle() {
-	prev := b.schedAll()
+// waitIdle waits (at most 20 s) until no worker of the pools ran for 200 ms.
+func waitIdle(stacks ...*stack.Stack) {
+	prev := poolSched(stacks...)
 	for t0 := time.Now(); time.Since(t0) < 20*time.Second; {
 		time.Sleep(200 * time.Millisecond)
-		cur := b.schedAll()
+		cur := poolSched(stacks...)
 		busy := false
 		for pid, c := range cur {
 			busy = busy || c.run-prev[pid].run > time.Millisecond
@@ -302,11 +302,14 @@ func (b *deepBench) waitIdle() {
 	fmt.Println("  (workers still busy 20 s after the load)")
 }
 
-func (b *deepBench) schedAll() map[int]schedStat {
+// poolSched is the schedstat of every worker of the stacks' pools, by PID.
+func poolSched(stacks ...*stack.Stack) map[int]schedStat {
 	out := map[int]schedStat{}
-	for _, pid := range b.s.FPM.WorkerPIDs(b.s.Pool) {
-		if s, ok := readSchedStat(pid); ok {
-			out[pid] = s
+	for _, s := range stacks {
+		for _, pid := range s.FPM.WorkerPIDs(s.Pool) {
+			if st, ok := readSchedStat(pid); ok {
+				out[pid] = st
+			}
 		}
 	}
 	return out
