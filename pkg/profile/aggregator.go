@@ -130,6 +130,9 @@ type Aggregator struct {
 	perMin  map[int64]int // buckets per minute, for MaxBucketsPerMinute
 	traces  map[trace.TraceID]*traceBucket
 	stats   AggregatorStats
+	frames  frameTable // the profiles' frames, see intern.go
+	aggIDs  []int32    // scratch: a sample's frames' aggregator ids
+	ids     []int32    // scratch: them in a profile
 }
 
 // NewAggregator returns an aggregator handing finished buckets to sink
@@ -175,8 +178,9 @@ func (a *Aggregator) Add(s Sample) {
 			a.perMin[minute]++
 		}
 	}
+	stack, aggIDs := a.aggIDsOf(s.Stack)
 	setPeriod(p, s.PeriodNs)
-	p.Add(s.Stack, key.Labels, count)
+	p.addAggIDs(aggIDs, stack, key.Labels, count, &a.ids)
 
 	if s.TraceID.IsZero() {
 		a.stats.UntracedSamples += count
@@ -192,13 +196,41 @@ func (a *Aggregator) Add(s Sample) {
 		a.traces[s.TraceID] = tb
 	}
 	setPeriod(tb.profile, s.PeriodNs)
-	tb.profile.Add(s.Stack, tb.labels, count)
+	tb.profile.addAggIDs(aggIDs, stack, tb.labels, count, &a.ids)
 	if s.Time.Before(tb.first) {
 		tb.first = s.Time
 	}
 	if s.Time.After(tb.last) {
 		tb.last = s.Time
 	}
+}
+
+// aggIDsOf returns stack cut as Profile.Add cuts a deep one, and the
+// aggregator ids of its frames (and of TruncatedFrame after a cut one).
+func (a *Aggregator) aggIDsOf(stack []Frame) ([]Frame, []int32) {
+	if a.frames.full() {
+		// Start over, for memory: the profiles' indexes go with the ids.
+		a.frames = frameTable{}
+		for _, p := range a.minutes {
+			p.forgetAggIDs()
+		}
+		for _, tb := range a.traces {
+			tb.profile.forgetAggIDs()
+		}
+	}
+	deep := len(stack) > MaxDepth
+	if deep {
+		stack = stack[:MaxDepth-1]
+	}
+	ids := a.aggIDs[:0]
+	for i := range stack {
+		ids = append(ids, a.frames.id(&stack[i]))
+	}
+	if deep {
+		ids = append(ids, truncatedAggID)
+	}
+	a.aggIDs = ids
+	return stack, ids
 }
 
 func setPeriod(p *Profile, periodNs int64) {
@@ -267,6 +299,7 @@ func (a *Aggregator) take(now time.Time, all bool) []Bucket {
 	a.stats.FlushedBuckets += int64(len(out))
 	for _, b := range out {
 		a.stats.TruncatedSamples += b.Profile.TruncatedSamples()
+		b.Profile.forgetAggIDs()
 	}
 	return out
 }

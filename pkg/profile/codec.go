@@ -4,7 +4,9 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"slices"
+	"sync"
 
 	"github.com/klauspost/compress/s2"
 )
@@ -63,55 +65,49 @@ var ErrCorrupt = errors.New("corrupt profile")
 
 // Encode returns p in the storage format.
 func Encode(p *Profile) []byte {
-	// Sized for a function, class and file name per frame: growing the map
-	// on the way was 20% of encoding a request profile.
-	n := 3*len(p.Frames) + 3*len(p.Labels)
-	strs := make([]string, 0, n)
-	strIdx := make(map[string]uint64, n)
-	str := func(s string) uint64 {
-		if i, ok := strIdx[s]; ok {
-			return i
-		}
-		i := uint64(len(strs))
-		strs = append(strs, s)
-		strIdx[s] = i
-		return i
+	e, _ := encoders.Get().(*encoder)
+	if e == nil {
+		e = &encoder{}
 	}
-	type frameRefs struct{ fn, class, file uint64 }
-	frames := make([]frameRefs, len(p.Frames))
-	for i, f := range p.Frames {
-		frames[i] = frameRefs{str(f.Function), str(f.Class), str(f.File)}
+	defer e.release()
+	return e.encode(p)
+}
+
+func (e *encoder) encode(p *Profile) []byte {
+	e.start(3*len(p.Frames) + 3*len(p.Labels))
+	for _, f := range p.Frames {
+		e.frames = append(e.frames, [3]uint64{e.str(f.Function), e.str(f.Class), e.str(f.File)})
 	}
-	labels := make([][3]uint64, len(p.Labels))
-	for i, l := range p.Labels {
-		labels[i] = [3]uint64{str(l.Service), str(l.Pool), str(l.Endpoint)}
+	for _, l := range p.Labels {
+		e.labels = append(e.labels, [3]uint64{e.str(l.Service), e.str(l.Pool), e.str(l.Endpoint)})
 	}
 
-	b := make([]byte, 0, 64+len(p.Stacks)*8)
+	b := e.payload[:0]
 	b = binary.AppendUvarint(b, uint64(max(p.PeriodNs, 0)))
 	b = binary.AppendUvarint(b, uint64(max(p.truncated, 0)))
-	b = binary.AppendUvarint(b, uint64(len(strs)))
-	for _, s := range strs {
+	b = binary.AppendUvarint(b, uint64(len(e.strs)))
+	for _, s := range e.strs {
 		b = binary.AppendUvarint(b, uint64(len(s)))
 		b = append(b, s...)
 	}
-	b = binary.AppendUvarint(b, uint64(len(frames)))
-	for i, f := range frames {
-		b = binary.AppendUvarint(b, f.fn)
-		b = binary.AppendUvarint(b, f.class)
-		b = binary.AppendUvarint(b, f.file)
+	b = binary.AppendUvarint(b, uint64(len(e.frames)))
+	for i, f := range e.frames {
+		for _, ref := range f {
+			b = binary.AppendUvarint(b, ref)
+		}
 		b = binary.AppendVarint(b, int64(p.Frames[i].Line))
 	}
-	b = binary.AppendUvarint(b, uint64(len(labels)))
-	for _, l := range labels {
+	b = binary.AppendUvarint(b, uint64(len(e.labels)))
+	for _, l := range e.labels {
 		for _, ref := range l {
 			b = binary.AppendUvarint(b, ref)
 		}
 	}
-	order := make([]int, len(p.Stacks))
-	for i := range order {
-		order[i] = i
+	order := e.order[:0]
+	for i := range p.Stacks {
+		order = append(order, i)
 	}
+	e.order = order
 	slices.SortFunc(order, func(x, y int) int {
 		if c := slices.Compare(p.Stacks[x].Frames, p.Stacks[y].Frames); c != 0 {
 			return c
@@ -135,13 +131,100 @@ func Encode(p *Profile) []byte {
 		b = binary.AppendUvarint(b, uint64(s.Count))
 		prev = s.Frames
 	}
+	e.payload = b
 
-	if len(b) < compressFrom {
-		return append([]byte{formatV1Raw}, b...)
+	// The blob is copied out of the scratch buffers: exactly its size, as
+	// the store keeps it queued.
+	format, body := formatV1Raw, b
+	if len(b) >= compressFrom {
+		if n := s2.MaxEncodedLen(len(b)); cap(e.block) < n {
+			e.block = make([]byte, n)
+		}
+		format, body = formatV1S2, s2.Encode(e.block[:cap(e.block)], b)
 	}
-	dst := make([]byte, 1, 1+s2.MaxEncodedLen(len(b)))
-	dst[0] = formatV1S2
-	return append(dst, s2.Encode(dst[1:cap(dst)], b)...)
+	blob := make([]byte, 1+len(body))
+	blob[0] = format
+	copy(blob[1:], body)
+	return blob
+}
+
+// encoder is Encode's scratch. The store encodes a profile for every
+// sampled request: allocating the string table and buffers for each was
+// most of the work.
+type encoder struct {
+	strs    []string
+	slots   []strSlot
+	mask    int
+	epoch   uint32
+	frames  [][3]uint64
+	labels  [][3]uint64
+	order   []int
+	payload []byte
+	block   []byte
+}
+
+// strSlot is a slot of the string table: open addressing over strs. A
+// slot is in use only when its epoch is the encoding's, so the table is
+// emptied by moving to the next epoch rather than clearing it.
+type strSlot struct {
+	epoch uint32
+	hash  uint32 // high bits of the string's hash, compared first
+	index uint32 // into strs
+}
+
+var (
+	encoders sync.Pool
+	strSeed  = maphash.MakeSeed()
+)
+
+// Scratch kept for the next Encode: a minute profile's fits.
+const (
+	maxReusedSlots  = 1 << 16
+	maxReusedBuffer = 1 << 20
+)
+
+// start readies e for a profile of at most n distinct strings. The table
+// is kept at most half full, so a probe always ends.
+func (e *encoder) start(n int) {
+	size := 16
+	for size < 2*n {
+		size *= 2
+	}
+	if cap(e.slots) < size {
+		e.slots = make([]strSlot, size)
+		e.epoch = 0
+	}
+	e.slots = e.slots[:size]
+	e.mask = size - 1
+	if e.epoch++; e.epoch == 0 { // wrapped: old slots could look current
+		clear(e.slots[:cap(e.slots)])
+		e.epoch = 1
+	}
+	e.strs, e.frames, e.labels = e.strs[:0], e.frames[:0], e.labels[:0]
+}
+
+// str returns the index of s in the string table, adding it when new.
+func (e *encoder) str(s string) uint64 {
+	h := maphash.String(strSeed, s)
+	for i := int(h) & e.mask; ; i = (i + 1) & e.mask {
+		sl := &e.slots[i]
+		if sl.epoch != e.epoch {
+			*sl = strSlot{epoch: e.epoch, hash: uint32(h >> 32), index: uint32(len(e.strs))}
+			e.strs = append(e.strs, s)
+			return uint64(sl.index)
+		}
+		if sl.hash == uint32(h>>32) && e.strs[sl.index] == s {
+			return uint64(sl.index)
+		}
+	}
+}
+
+func (e *encoder) release() {
+	clear(e.strs) // let the profile's strings go
+	if cap(e.slots) > maxReusedSlots || cap(e.payload) > maxReusedBuffer || cap(e.block) > maxReusedBuffer {
+		return
+	}
+	encoders.Put(e)
 }
 
 // Decode reads a profile written by any version of Encode. Errors caused by

@@ -23,7 +23,6 @@
 package profile
 
 import (
-	"encoding/binary"
 	"math"
 	"time"
 
@@ -99,10 +98,16 @@ type Profile struct {
 	Stacks   []Stack
 
 	maxStacks int
+	// frames indexes Frames[:indexed] by content. It is brought up to date
+	// when first needed: an Aggregator's profiles find their frames by
+	// aggIDs instead and mostly never need it.
 	frames    map[Frame]int32
+	indexed   int
+	aggIDs    frameIndex // see addAggIDs
 	labels    map[Labels]int32
-	stacks    map[string]int32 // stackKey → index into Stacks
-	keyBuf    []byte
+	lastLabel int32
+	stacks    stackTable
+	arena     []int32 // backs Stacks' Frames
 	idBuf     []int32
 	total     int64
 	truncated int64
@@ -115,12 +120,7 @@ func NewProfile(maxStacks int) *Profile {
 	if maxStacks <= 0 {
 		maxStacks = DefaultMaxStacks
 	}
-	return &Profile{
-		maxStacks: maxStacks,
-		frames:    map[Frame]int32{},
-		labels:    map[Labels]int32{},
-		stacks:    map[string]int32{},
-	}
+	return &Profile{maxStacks: maxStacks}
 }
 
 // Total is the number of samples in the profile.
@@ -138,25 +138,70 @@ func (p *Profile) Empty() bool { return p == nil || p.total == 0 }
 
 // frameID interns f.
 func (p *Profile) frameID(f Frame) int32 {
+	if p.indexed < len(p.Frames) || p.frames == nil {
+		p.indexFrames()
+	}
 	if id, ok := p.frames[f]; ok {
 		return id
 	}
 	id := int32(len(p.Frames))
 	p.Frames = append(p.Frames, f)
 	p.frames[f] = id
+	p.indexed++
 	return id
 }
 
-// labelID interns l.
-func (p *Profile) labelID(l Labels) int32 {
-	if id, ok := p.labels[l]; ok {
-		return id
+// indexFrames adds the frames appended by addAggIDs to p.frames.
+func (p *Profile) indexFrames() {
+	if p.frames == nil {
+		p.frames = make(map[Frame]int32, len(p.Frames))
 	}
-	id := int32(len(p.Labels))
-	p.Labels = append(p.Labels, l)
-	p.labels[l] = id
+	for i := p.indexed; i < len(p.Frames); i++ {
+		if _, ok := p.frames[p.Frames[i]]; !ok {
+			p.frames[p.Frames[i]] = int32(i)
+		}
+	}
+	p.indexed = len(p.Frames)
+}
+
+// labelID interns l. A profile has a few labels, an Aggregator's one: the
+// last one found is tried first, then the first few by a scan.
+func (p *Profile) labelID(l Labels) int32 {
+	if int(p.lastLabel) < len(p.Labels) && p.Labels[p.lastLabel] == l {
+		return p.lastLabel
+	}
+	id, ok := int32(-1), false
+	if len(p.Labels) <= labelScan {
+		for i := range p.Labels {
+			if p.Labels[i] == l {
+				id, ok = int32(i), true
+				break
+			}
+		}
+	} else {
+		if p.labels == nil {
+			p.labels = make(map[Labels]int32, len(p.Labels))
+			for i, l := range p.Labels {
+				if _, ok := p.labels[l]; !ok {
+					p.labels[l] = int32(i)
+				}
+			}
+		}
+		id, ok = p.labels[l]
+	}
+	if !ok {
+		id = int32(len(p.Labels))
+		p.Labels = append(p.Labels, l)
+		if p.labels != nil {
+			p.labels[l] = id
+		}
+	}
+	p.lastLabel = id
 	return id
 }
+
+// labelScan is how many labels labelID scans before it uses a map.
+const labelScan = 8
 
 // Add counts one stack (root first) count times under labels.
 func (p *Profile) Add(stack []Frame, labels Labels, count int64) {
@@ -183,7 +228,7 @@ func (p *Profile) Add(stack []Frame, labels Labels, count int64) {
 func (p *Profile) addIDs(ids []int32, label int32, count int64) {
 	p.total += count
 	if len(ids) > MaxDepth {
-		ids = append(ids[:MaxDepth-1], p.frameID(TruncatedFrame))
+		ids = append(ids[:MaxDepth-1], p.truncatedID())
 	}
 	if p.bump(ids, label, count) {
 		return
@@ -191,7 +236,7 @@ func (p *Profile) addIDs(ids []int32, label int32, count int64) {
 	// Over the cap: count the sample under its root, or failing that (too
 	// many distinct roots) under a lone "[truncated]".
 	p.truncated += count
-	trunc := p.frameID(TruncatedFrame)
+	trunc := p.truncatedID()
 	if len(ids) > 0 && ids[0] != trunc && p.bump([]int32{ids[0], trunc}, label, count) {
 		return
 	}
@@ -203,8 +248,8 @@ func (p *Profile) addIDs(ids []int32, label int32, count int64) {
 // "root, [truncated]", no limit for a lone "[truncated]" (one per label).
 // It reports whether the sample was counted.
 func (p *Profile) bump(ids []int32, label int32, count int64) bool {
-	key := p.stackKey(ids, label)
-	if i, ok := p.stacks[string(key)]; ok {
+	h := stackHash(ids, label)
+	if i := p.stacks.find(p.Stacks, ids, label, h); i >= 0 {
 		p.Stacks[i].Count += count
 		return true
 	}
@@ -218,22 +263,31 @@ func (p *Profile) bump(ids []int32, label int32, count int64) bool {
 	if len(p.Stacks) >= limit {
 		return false
 	}
-	p.stacks[string(key)] = int32(len(p.Stacks))
-	p.Stacks = append(p.Stacks, Stack{Frames: append([]int32(nil), ids...), Label: label, Count: count})
+	p.stacks.add(h, int32(len(p.Stacks)))
+	p.Stacks = append(p.Stacks, Stack{Frames: p.keep(ids), Label: label, Count: count})
 	return true
 }
 
-// stackKey packs label and ids into p.keyBuf, which it returns; it is only
-// valid until the next call. Map lookups with string(key) do not allocate.
-func (p *Profile) stackKey(ids []int32, label int32) []byte {
-	b := p.keyBuf[:0]
-	b = binary.AppendUvarint(b, uint64(label))
-	for _, id := range ids {
-		b = binary.AppendUvarint(b, uint64(id))
+// keep copies ids into p.arena: one allocation for many stacks instead of
+// one each. The copy's capacity ends with it, so appending to a Stack's
+// Frames cannot overwrite the next one.
+func (p *Profile) keep(ids []int32) []int32 {
+	if len(ids) == 0 {
+		return nil
 	}
-	p.keyBuf = b
-	return b
+	if cap(p.arena)-len(p.arena) < len(ids) {
+		p.arena = make([]int32, 0, max(len(ids), min(2*cap(p.arena), maxArena), minArena))
+	}
+	n := len(p.arena)
+	p.arena = append(p.arena, ids...)
+	return p.arena[n:len(p.arena):len(p.arena)]
 }
+
+// Arena chunks: a request profile's few stacks fit the first.
+const (
+	minArena = 256
+	maxArena = 16 << 10
+)
 
 // Merge adds every sample of src to p. PeriodNs is taken from src when p
 // has none yet (the agent samples at one rate).
