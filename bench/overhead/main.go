@@ -6,7 +6,7 @@
 //	go run ./bench/overhead [-target fixture] [-rounds 3] [-duration 5s] [-connections 8]
 //	go run ./bench/overhead -target wordpress [-rounds 5] [-duration 10s] [-workers 4]
 //	go run ./bench/overhead -target wordpress-deep [-rounds 5] [-duration 10s] [-fixed-duration 15s]
-//	go run ./bench/overhead -target wordpress-ab [-rounds 12] [-duration 15s] [-workers 2] [-ab-variant always-on]
+//	go run ./bench/overhead -target wordpress-ab [-rounds 16] [-duration 15s] [-workers 2] [-ab-variant always-on]
 //
 // -target fixture (the default): the fixture app with USE_ZEND_DTRACE=1,
 // request probes only, then deep mode. -target wordpress: WordPress and
@@ -114,7 +114,7 @@ func main() {
 		defaults := map[string]func(){
 			"duration":    func() { *duration = 15 * time.Second },
 			"path":        func() { *path = "/" },
-			"rounds":      func() { *rounds = 12 },
+			"rounds":      func() { *rounds = 16 },
 			"workers":     func() { *workers = 2 },
 			"connections": func() { *connections = 4 },
 		}
