@@ -239,11 +239,13 @@ func BenchmarkFunctionTraces(b *testing.B) {
 //
 // "deep" is bench/ingest's request, built by the assembler: 9000 calls of
 // one function, each a span; ns/op / 9000 is the store's cost per event.
+// "wordpress" is WordPress front pages in always-on mode (wordpressTraces).
 func BenchmarkSpansCodec(b *testing.B) {
 	sets := map[string][]*trace.Trace{
 		"fixtures":   benchTraces(1000),
 		"call sites": callSiteTraces(1000),
 		"deep":       deepTraces(4, 9000),
+		"wordpress":  wordpressTraces(1, 200),
 	}
 	codecs := []struct {
 		name   string
@@ -260,7 +262,7 @@ func BenchmarkSpansCodec(b *testing.B) {
 		{"binary+flate (format 4)", func(spans []trace.Span) []byte { return deflateBinary(uncompressedSpans(spans)) }},
 		{"binary+s2 (encodeSpans)", encodeSpans},
 	}
-	for _, setName := range []string{"fixtures", "call sites", "deep"} {
+	for _, setName := range []string{"fixtures", "call sites", "deep", "wordpress"} {
 		traces := sets[setName]
 		for _, c := range codecs {
 			b.Run(setName+"/encode/"+c.name, func(b *testing.B) {
@@ -289,6 +291,53 @@ func BenchmarkSpansCodec(b *testing.B) {
 				}
 			})
 		}
+	}
+}
+
+// BenchmarkEncodeSpans is encodeSpans and its two parts, the binary
+// encoding and its S2 compression, on WordPress front pages
+// (wordpressTraces: 35 spans, the agent's always-on traces) and the sets
+// of BenchmarkSpansCodec; ns/op is per trace.
+func BenchmarkEncodeSpans(b *testing.B) {
+	for _, set := range []struct {
+		name   string
+		traces []*trace.Trace
+	}{{"wordpress", wordpressTraces(1, 200)}, {"call sites", callSiteTraces(1000)}, {"deep", deepTraces(4, 9000)}} {
+		b.Run(set.name+"/encodeSpans", func(b *testing.B) {
+			b.ReportAllocs()
+			var size, n int
+			for b.Loop() {
+				size += len(encodeSpans(set.traces[n%len(set.traces)].Spans))
+				n++
+			}
+			b.ReportMetric(float64(size)/float64(n), "B/trace")
+		})
+		b.Run(set.name+"/binary", func(b *testing.B) {
+			b.ReportAllocs()
+			var size, n int
+			for b.Loop() {
+				e := spanEncoders.Get().(*spanEncoder)
+				size += len(e.encode(set.traces[n%len(set.traces)].Spans))
+				e.release()
+				n++
+			}
+			b.ReportMetric(float64(size)/float64(n), "B/trace")
+		})
+		raws := make([][]byte, len(set.traces))
+		for i, tr := range set.traces {
+			raws[i] = uncompressedSpans(tr.Spans)
+		}
+		b.Run(set.name+"/s2Binary", func(b *testing.B) {
+			b.ReportAllocs()
+			var size, n int
+			e := spanEncoders.Get().(*spanEncoder)
+			for b.Loop() {
+				size += len(e.s2Binary(raws[n%len(raws)]))
+				n++
+			}
+			e.release()
+			b.ReportMetric(float64(size)/float64(n), "B/trace")
+		})
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"io"
 	"math"
 	"math/bits"
@@ -104,45 +105,73 @@ const (
 )
 
 // spanEncoder holds the per-trace tables of the binary encoding; encoders
-// are pooled so that a busy writer reuses their tables and buffer.
+// are pooled so that a busy writer reuses their tables and buffers.
 type spanEncoder struct {
-	buf     []byte
-	strings map[string]uint64 // string -> index in the table
+	buf []byte
+	// gen numbers the traces the encoder encoded: slots of the string
+	// tables of an older gen are empty, so the tables are not cleared.
+	gen uint32
+	// The string table: strs by index, found by content through keys,
+	// and through full for strings whose key another string has (see
+	// intern). Tables of our own, where a map[string] hashed every new
+	// string whole, twice (lookup, then insert): ~40% of encoding a
+	// WordPress page (BenchmarkEncodeSpans).
+	strs       []string // holds the trace's strings until reset
+	keys       stringTable
+	full       stringTable
+	seed       maphash.Seed
+	sampleSeed uint64
+	collide    uint64 // hash bits cleared, for tests to make strings collide
 	// recent caches strings' table indexes by their address and length,
-	// in front of strings: a span's strings are nearly all constants
+	// in front of the table: a span's strings are nearly all constants
 	// (attribute keys, kind, status) or names the agent interned, the
 	// same few addresses span after span, and hashing their bytes for the
-	// map was ~12% of the agent's CPU in deep mode. Equal keys are equal
-	// strings, as strings are immutable and the entry keeps its string
-	// alive. Cleared with strings, entry by entry (filled): a trace of a
-	// few spans should not pay for clearing the whole cache.
+	// map was ~12% of the agent's CPU in deep mode.
 	recent  [1 << recentBits]recentString
 	filled  []uint16  // the entries of recent in use
 	spanIDs spanIndex // id -> index of the span that has it
+	block   []byte    // s2Binary's output, before the copy it returns
 }
 
 // recentBits sizes the cache: 1024 entries, so that the dozen strings of a
 // deep-mode trace's spans rarely share an entry and evict each other.
 const recentBits = 10
 
+// recentString holds no pointers (p is an address as a number), so the GC
+// neither scans the cache nor pays write barriers for it. The strings
+// cached are the spans', alive while they are encoded, so no other string
+// takes their address meanwhile; entries are cleared after each trace.
 type recentString struct {
-	p   *byte
-	n   int
-	ref uint64 // index in the table + 1; 0: an empty entry
+	p   uintptr
+	n   uint32
+	ref uint32 // index in the table + 1; 0: an empty entry
 }
 
-// encoderMapLimit and encoderBufLimit: a string table and a buffer grown
+// stringTable is an open-addressing table of indexes in strs by hash.
+type stringTable struct {
+	slots []stringSlot // a power of two, at most half full
+	shift uint
+	used  int
+}
+
+type stringSlot struct {
+	hash uint64
+	idx  uint32 // in keys, sharedKey once two strings have the hash
+	gen  uint32 // empty unless the encoder's
+}
+
+const sharedKey = math.MaxUint32
+
+// encoderBufLimit and stringSlotsLimit: buffers and string tables grown
 // past these are dropped after use rather than kept, so that one huge
-// trace neither makes every later clear walk a huge table nor stays in
-// memory.
+// trace does not stay in memory.
 const (
-	encoderMapLimit = 4096
-	encoderBufLimit = 1 << 20
+	encoderBufLimit  = 1 << 20
+	stringSlotsLimit = 1 << 15 // 512 KiB, 16,384 strings
+	minStringSlots   = 512     // a WordPress page has ~150 strings
 )
 
-var spanEncoders = sync.Pool{New: func() any {
-	return &spanEncoder{strings: map[string]uint64{}}
-}}
+var spanEncoders = sync.Pool{New: func() any { return new(spanEncoder) }}
 
 // encodeSpans returns the spans column for spans: spansBinary, compressed
 // (spansS2Binary) from compressFrom bytes. The values it cannot carry as
@@ -172,7 +201,7 @@ func encodeSpans(spans []trace.Span) []byte {
 	if len(raw) < compressFrom {
 		return bytes.Clone(raw)
 	}
-	return s2Binary(raw)
+	return e.s2Binary(raw)
 }
 
 // spanIndex maps span ids to the index of the span that has them, the last
@@ -234,15 +263,24 @@ func (x *spanIndex) get(id trace.SpanID) (int, bool) {
 }
 
 // s2Binary returns the spansS2Binary column for raw, a spansBinary one, or
-// a copy of raw if it compresses more than a reader would inflate.
-func s2Binary(raw []byte) []byte {
-	dst := make([]byte, 1, 1+s2.MaxEncodedLen(len(raw)-1))
-	dst[0] = spansS2Binary
-	dst = append(dst, s2.Encode(dst[1:cap(dst)], raw[1:])...)
-	if len(raw)-1 > maxInflateRatio*(len(dst)-1) {
+// a copy of raw if it compresses more than a reader would inflate. It
+// compresses into e.block and returns a copy of what it used: a column
+// with room for s2.MaxEncodedLen, ~4x what a trace compresses to, was
+// allocated and zeroed for every trace and kept in the writer's queue.
+func (e *spanEncoder) s2Binary(raw []byte) []byte {
+	n := s2.MaxEncodedLen(len(raw) - 1)
+	if n < 0 { // too large for one block
 		return bytes.Clone(raw)
 	}
-	return dst
+	if cap(e.block) < 1+n {
+		e.block = make([]byte, 1+n)
+	}
+	block := s2.Encode(e.block[1:1+n], raw[1:])
+	if len(raw)-1 > maxInflateRatio*len(block) {
+		return bytes.Clone(raw)
+	}
+	e.block[0] = spansS2Binary
+	return bytes.Clone(e.block[:1+len(block)])
 }
 
 // unS2 decodes an S2 block, failing if it says it holds more than limit
@@ -261,6 +299,15 @@ func unS2(block []byte, limit int) ([]byte, error) {
 
 // encode returns the spansBinary column for spans, in e's buffer.
 func (e *spanEncoder) encode(spans []trace.Span) []byte {
+	if len(e.strs) > 0 { // not reset since the last trace
+		e.reset()
+	}
+	e.gen++
+	if e.gen == 0 { // wrapped: slots of every gen look current
+		clear(e.keys.slots)
+		clear(e.full.slots)
+		e.gen = 1
+	}
 	e.buf = append(e.buf[:0], spansBinary)
 	e.count(len(spans), spans == nil)
 	e.spanIDs.reset(len(spans))
@@ -309,20 +356,30 @@ func deflateBinary(raw []byte) []byte {
 }
 
 func (e *spanEncoder) release() {
-	if len(e.strings) > encoderMapLimit {
-		e.strings = map[string]uint64{}
-	} else {
-		clear(e.strings) // drops the references to the trace's strings
-	}
+	e.reset()
+	spanEncoders.Put(e)
+}
+
+// reset readies e for the next trace, keeping nothing of the last.
+func (e *spanEncoder) reset() {
+	clear(e.strs) // drops the references to the trace's strings
+	e.strs = e.strs[:0]
 	for _, i := range e.filled {
 		e.recent[i] = recentString{}
 	}
 	e.filled = e.filled[:0]
+	e.keys.release()
+	e.full.release()
+	if cap(e.strs) > stringSlotsLimit {
+		e.strs = nil
+	}
 	e.spanIDs.release()
 	if cap(e.buf) > encoderBufLimit {
 		e.buf = nil
 	}
-	spanEncoders.Put(e)
+	if cap(e.block) > encoderBufLimit {
+		e.block = nil
+	}
 }
 
 func (e *spanEncoder) count(n int, isNil bool) {
@@ -333,28 +390,208 @@ func (e *spanEncoder) count(n int, isNil bool) {
 	e.buf = binary.AppendUvarint(e.buf, uint64(n)+1)
 }
 
+// str writes s, a string of the spans.
 func (e *spanEncoder) str(s string) {
-	p := unsafe.StringData(s)
-	h := uint16((uint64(uintptr(unsafe.Pointer(p))) * 0x9e3779b97f4a7c15) >> (64 - recentBits))
+	if r := e.cached(s); r != 0 {
+		e.buf = append(e.buf, r)
+	} else {
+		e.uncached(s)
+	}
+}
+
+// cached returns s's reference if recent has it and it is one byte, else
+// 0: small enough to inline where most strings are written.
+func (e *spanEncoder) cached(s string) byte {
+	p := uintptr(unsafe.Pointer(unsafe.StringData(s)))
+	r := &e.recent[recentSlot(p, len(s))]
+	if r.p != p || uint64(r.n) != uint64(len(s)) || r.ref >= 0x80 {
+		return 0
+	}
+	return byte(r.ref)
+}
+
+func recentSlot(p uintptr, n int) int {
+	return int(((uint64(p) + uint64(n)) * 0x9e3779b97f4a7c15) >> (64 - recentBits))
+}
+
+// uncached writes s, caching its reference.
+func (e *spanEncoder) uncached(s string) {
+	p := uintptr(unsafe.Pointer(unsafe.StringData(s)))
+	h := recentSlot(p, len(s))
 	r := &e.recent[h]
-	if r.ref != 0 && r.p == p && r.n == len(s) {
-		e.buf = binary.AppendUvarint(e.buf, r.ref)
+	if r.p == p && uint64(r.n) == uint64(len(s)) && r.ref != 0 {
+		e.buf = binary.AppendUvarint(e.buf, uint64(r.ref))
 		return
 	}
-	i, ok := e.strings[s]
-	if !ok {
-		i = uint64(len(e.strings))
-		e.strings[s] = i
-		e.buf = append(e.buf, 0)
-		e.buf = binary.AppendUvarint(e.buf, uint64(len(s)))
-		e.buf = append(e.buf, s...)
-	} else {
-		e.buf = binary.AppendUvarint(e.buf, i+1)
+	ref := e.text(s)
+	if uint64(len(s)) > math.MaxUint32 {
+		return
 	}
 	if r.ref == 0 {
-		e.filled = append(e.filled, h)
+		e.filled = append(e.filled, uint16(h))
 	}
-	*r = recentString{p: p, n: len(s), ref: i + 1}
+	*r = recentString{p: p, n: uint32(len(s)), ref: ref}
+}
+
+// text writes s, which may have been made while encoding, and returns its
+// reference (index + 1). Such text is not cached by address: freed once
+// written, its address may be another text's by the next value.
+func (e *spanEncoder) text(s string) uint32 {
+	i, isNew := e.intern(s)
+	if !isNew {
+		e.buf = binary.AppendUvarint(e.buf, uint64(i)+1)
+		return i + 1
+	}
+	e.buf = append(e.buf, 0)
+	e.buf = binary.AppendUvarint(e.buf, uint64(len(s)))
+	e.buf = append(e.buf, s...)
+	return i + 1
+}
+
+// intern returns s's index in the table, adding it if it is new. Strings
+// are found by a key hash of at most 64 of their bytes (sampledHash): most
+// strings are new in the trace, statements and stack traces among them,
+// and hashing them whole (maphash) was ~20% of encoding a WordPress page.
+// Strings sharing a key (statements differing only in a number in
+// between) are found by their full hash instead, in full, so that many of
+// them cost a probe each, not a compare with each other.
+func (e *spanEncoder) intern(s string) (idx uint32, isNew bool) {
+	if e.keys.slots == nil {
+		e.seed = maphash.MakeSeed()
+		e.sampleSeed = maphash.String(e.seed, "")
+	}
+	e.keys.reserve(e.gen)
+	h := e.keyHash(s)
+	sl := e.keys.slot(h, e.gen)
+	switch {
+	case sl.gen != e.gen:
+		*sl = stringSlot{hash: h, idx: e.add(s), gen: e.gen}
+		e.keys.used++
+		return sl.idx, true
+	case sl.idx != sharedKey:
+		first := sl.idx
+		if e.strs[first] == s {
+			return first, false
+		}
+		sl.idx = sharedKey // from now on in full, as every string with the key
+		e.full.reserve(e.gen)
+		e.full.put(e.fullHash(e.strs[first]), first, e.gen)
+	}
+	e.full.reserve(e.gen)
+	h = e.fullHash(s)
+	mask := len(e.full.slots) - 1
+	for i := int(h >> e.full.shift); ; i = (i + 1) & mask {
+		sl := &e.full.slots[i]
+		if sl.gen != e.gen {
+			*sl = stringSlot{hash: h, idx: e.add(s), gen: e.gen}
+			e.full.used++
+			return sl.idx, true
+		}
+		if sl.hash == h && e.strs[sl.idx] == s {
+			return sl.idx, false
+		}
+	}
+}
+
+func (e *spanEncoder) add(s string) uint32 {
+	e.strs = append(e.strs, s)
+	return uint32(len(e.strs) - 1)
+}
+
+// keyHash is s's key in e.keys.
+func (e *spanEncoder) keyHash(s string) uint64 {
+	return sampledHash(e.sampleSeed, s) &^ e.collide
+}
+
+func (e *spanEncoder) fullHash(s string) uint64 {
+	return maphash.String(e.seed, s) &^ e.collide
+}
+
+// sampledHash hashes s's length and at most 64 of its bytes: up to 16 at
+// either end and 32 in the middle, all of a string of up to 64.
+func sampledHash(seed uint64, s string) uint64 {
+	const k0, k1, k2, k3 = 0xa0761d6478bd642f, 0xe7037ed1a0b428db, 0x8ebc6af09c88c6e3, 0x589965cc75374cc3
+	n := len(s)
+	h := seed ^ uint64(n)*0x9e3779b97f4a7c15
+	switch {
+	case n >= 32:
+		m := n/2 - 16
+		h = mix(le64(s, 0)^h, le64(s, 8)^k0)
+		h = mix(le64(s, m)^h, le64(s, m+8)^k1)
+		h = mix(le64(s, m+16)^h, le64(s, m+24)^k2)
+		return mix(le64(s, n-16)^h, le64(s, n-8)^k3)
+	case n >= 16:
+		h = mix(le64(s, 0)^h, le64(s, 8)^k0)
+		return mix(le64(s, n-16)^h, le64(s, n-8)^k3)
+	case n >= 8:
+		return mix(le64(s, 0)^h, le64(s, n-8)^k0)
+	}
+	var w uint64
+	for i := range n {
+		w |= uint64(s[i]) << (8 * i)
+	}
+	return mix(w^h, k0)
+}
+
+func mix(a, b uint64) uint64 {
+	hi, lo := bits.Mul64(a, b)
+	return hi ^ lo
+}
+
+func le64(s string, i int) uint64 {
+	s = s[i : i+8]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+}
+
+// slot returns the slot holding hash h, or the empty slot where it goes.
+func (t *stringTable) slot(h uint64, gen uint32) *stringSlot {
+	mask := len(t.slots) - 1
+	for i := int(h >> t.shift); ; i = (i + 1) & mask {
+		if sl := &t.slots[i]; sl.gen != gen || sl.hash == h {
+			return sl
+		}
+	}
+}
+
+// put adds a slot of gen for h, after any others of h.
+func (t *stringTable) put(h uint64, idx, gen uint32) {
+	mask := len(t.slots) - 1
+	i := int(h >> t.shift)
+	for t.slots[i].gen == gen {
+		i = (i + 1) & mask
+	}
+	t.slots[i] = stringSlot{hash: h, idx: idx, gen: gen}
+	t.used++
+}
+
+// reserve makes room for one more slot of gen, keeping t at most half
+// full: probes are then short, and the slots are few bytes per string.
+func (t *stringTable) reserve(gen uint32) {
+	if 2*(t.used+1) > len(t.slots) {
+		t.grow(gen)
+	}
+}
+
+func (t *stringTable) grow(gen uint32) {
+	old := t.slots
+	size := max(2*len(old), minStringSlots)
+	t.slots = make([]stringSlot, size)
+	t.shift = uint(64 - bits.TrailingZeros(uint(size)))
+	t.used = 0
+	for _, sl := range old {
+		if sl.gen == gen {
+			t.put(sl.hash, sl.idx, gen)
+		}
+	}
+}
+
+// release empties t for the next gen.
+func (t *stringTable) release() {
+	t.used = 0
+	if len(t.slots) > stringSlotsLimit {
+		t.slots = nil
+	}
 }
 
 func (e *spanEncoder) parent(id trace.SpanID) {
@@ -373,7 +610,24 @@ func (e *spanEncoder) parent(id trace.SpanID) {
 func (e *spanEncoder) attrs(attrs trace.Attributes) {
 	e.count(len(attrs), attrs == nil)
 	for k, v := range attrs {
-		e.str(k)
+		if r := e.cached(k); r != 0 {
+			e.buf = append(e.buf, r)
+		} else {
+			e.uncached(k)
+		}
+		if s, ok := v.(string); ok { // most values, ahead of value's switch
+			if r := e.cached(s); r != 0 {
+				e.buf = append(e.buf, valueString, r)
+			} else {
+				e.buf = append(e.buf, valueString)
+				e.uncached(s)
+			}
+			continue
+		}
+		if i, ok := v.(int64); ok {
+			e.int(i)
+			continue
+		}
 		e.value(v)
 	}
 }
@@ -422,7 +676,7 @@ func (e *spanEncoder) value(v any) {
 			text = []byte(fmt.Sprint(v))
 		}
 		e.buf = append(e.buf, valueString)
-		e.str(string(text))
+		e.text(string(text))
 	}
 }
 

@@ -528,15 +528,45 @@ func TestParentsByIDRoundTrip(t *testing.T) {
 	}
 }
 
-// An encoder back in the pool holds nothing of the trace it encoded.
+// An encoder back in the pool holds nothing of the trace it encoded, and
+// the next trace finds none of its strings.
 func TestPooledEncoderForgetsTheTrace(t *testing.T) {
-	e := &spanEncoder{strings: map[string]uint64{}}
-	e.encode(newTraceMaker(3).make(time.Now()).Spans)
-	if len(e.filled) == 0 {
-		t.Fatal("the string cache was not used")
+	e := new(spanEncoder)
+	spans := newTraceMaker(3).make(time.Now()).Spans
+	e.encode(spans)
+	if len(e.strs) == 0 {
+		t.Fatal("the string table was not used")
 	}
-	e.release()
-	if len(e.strings) != 0 || len(e.filled) != 0 || e.recent != [len(e.recent)]recentString{} {
-		t.Fatalf("released encoder keeps %d strings, %d cache entries", len(e.strings), len(e.filled))
+	e.reset()
+	for i, s := range e.strs[:cap(e.strs)] {
+		if s != "" {
+			t.Fatalf("reset encoder keeps string %d, %q", i, s)
+		}
+	}
+	if len(e.filled) != 0 || e.recent != [len(e.recent)]recentString{} {
+		t.Fatalf("reset encoder keeps %d cache entries", len(e.filled))
+	}
+	e.encode(spans[:1])
+	if got, err := decodeSpans(bytes.Clone(e.buf)); err != nil || !reflect.DeepEqual(got, spans[:1]) {
+		t.Fatalf("the next trace: %v\n got %+v\nwant %+v", err, got, spans[:1])
+	}
+	e.reset()
+}
+
+// The caches' generation wraps around without entries of the first
+// traces looking current again.
+func TestEncoderGenerationWraps(t *testing.T) {
+	spans := newTraceMaker(3).make(time.Now()).Spans
+	e := new(spanEncoder)
+	e.encode(spans) // gen 1
+	e.reset()
+	e.gen = math.MaxUint32
+	raw := bytes.Clone(e.encode(spans)) // gen 1 again
+	e.reset()
+	if e.gen != 1 {
+		t.Fatalf("gen %d after wrapping, want 1", e.gen)
+	}
+	if got, err := decodeSpans(raw); err != nil || !reflect.DeepEqual(got, spans) {
+		t.Fatalf("after wrapping: %v", err)
 	}
 }
