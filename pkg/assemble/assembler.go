@@ -115,6 +115,8 @@ type Assembler struct {
 	stats   Stats
 	spanIDs spanIDs
 	sql     sqlFactsCache
+	// connBoxes: db.system, db.namespace and server.address of SQL spans.
+	connBoxes [3]stringBox
 	// frameNames caches the names of deep-mode frames (functionSpans).
 	frameNames frameNames
 	templates  attrTemplates // of function spans' attributes

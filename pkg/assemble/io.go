@@ -30,15 +30,41 @@ type symbolKey struct {
 	func_, name uint64
 }
 
+type recentSymbol struct {
+	key symbolKey
+	sym *knownSymbol // nil: an empty slot
+}
+
+func (k symbolKey) slot() uint8 {
+	h := (k.func_ ^ k.name>>3) * 0x9e3779b97f4a7c15 // function pointers are 8-aligned: the low bits say little
+	return uint8(h >> 56)
+}
+
+// symbol is symbols[k].
+func (ps *procState) symbol(k symbolKey) *knownSymbol {
+	r := &ps.recent[k.slot()]
+	if r.sym != nil && r.key == k {
+		return r.sym
+	}
+	s := ps.symbols[k]
+	if s != nil {
+		*r = recentSymbol{k, s}
+	}
+	return s
+}
+
 // procState is what the assembler knows of one PHP process: the names
 // behind the stack walker's pointers, and the objects I/O calls refer to
 // (a PDO connection's DSN, a prepared statement's text, a curl handle's URL).
 type procState struct {
 	symbols map[symbolKey]*knownSymbol
-	stacks  map[stackKey]*callStack
-	conns   map[uint64]*dbConn
-	stmts   map[uint64]*dbStmt
-	curl    map[uint64]*curlHandle
+	// recent is a direct-mapped cache in front of symbols: a sample's
+	// two dozen frames were as many map lookups.
+	recent [256]recentSymbol
+	stacks map[stackKey]*callStack
+	conns  map[uint64]*dbConn
+	stmts  map[uint64]*dbStmt
+	curl   map[uint64]*curlHandle
 }
 
 type dbConn struct {
@@ -137,8 +163,12 @@ func (ps *procState) addSymbol(sym *events.Symbol) {
 	}
 	if len(ps.symbols) >= maxSymbolsPerProcess {
 		clear(ps.symbols) // the BPF side resends what it meets again only after LRU eviction: rare
+		clear(ps.recent[:])
 	}
 	ps.symbols[key] = known
+	if r := &ps.recent[key.slot()]; r.key == key {
+		r.sym = known
+	}
 }
 
 // resolveFrames names the walker's frames, innermost first, and says
@@ -151,7 +181,7 @@ func (ps *procState) resolveFrames(refs []events.FrameRef) (frames []profile.Fra
 	script := -1
 	complete = true
 	for _, r := range refs {
-		s := ps.symbols[symbolKey{r.Func, r.Name}]
+		s := ps.symbol(symbolKey{r.Func, r.Name})
 		if s == nil {
 			out = append(out, profile.Frame{Function: "[unknown]"})
 			complete = false
@@ -180,15 +210,17 @@ type callStack struct {
 	hasSite  bool
 	siteName string // site.Name()
 	siteAt   string // siteString(site)
+	// The span attributes of the stack, made valid UTF-8 and boxed once
+	// (nil when left out): the calls of a stack share them.
+	attrFunction, attrFile, attrLine, attrTrace any
 }
 
 // stackKey is a stack as the BPF walker sends it: TUSK_IO_FRAMES frames at
-// most. Lines are part of it, so two calls from one function at different
-// lines are two stacks.
-type stackKey struct {
-	n    int
-	refs [ioStackFrames]events.FrameRef
-}
+// most, each its func, name and line, after their count. Lines are part of
+// it, so two calls from one function at different lines are two stacks.
+// Words without padding are hashed as one block of memory; a struct of
+// events.FrameRef (padded) was hashed field by field.
+type stackKey [1 + 3*ioStackFrames]uint64
 
 const (
 	ioStackFrames   = 8    // TUSK_IO_FRAMES, bpf/headers/tusk.h
@@ -198,10 +230,12 @@ const (
 // callStack returns the resolved stack of an I/O call's frames.
 func (a *Assembler) callStack(ps *procState, refs []events.FrameRef) *callStack {
 	var key stackKey
-	cacheable := len(refs) <= len(key.refs)
+	cacheable := len(refs) <= ioStackFrames
 	if cacheable {
-		key.n = len(refs)
-		copy(key.refs[:], refs)
+		key[0] = uint64(len(refs))
+		for i, r := range refs {
+			key[1+3*i], key[2+3*i], key[3+3*i] = r.Func, r.Name, uint64(r.Line)
+		}
 		if cs := ps.stacks[key]; cs != nil {
 			return cs
 		}
@@ -214,6 +248,13 @@ func (a *Assembler) callStack(ps *procState, refs []events.FrameRef) *callStack 
 	}
 	if cs.site, cs.hasSite = a.callSite(cs.frames); cs.hasSite {
 		cs.siteName, cs.siteAt = cs.site.Name(), siteString(cs.site)
+		cs.attrFunction, cs.attrFile = validString(cs.siteName), validString(cs.site.File)
+		if cs.site.Line > 0 {
+			cs.attrLine = int64(cs.site.Line)
+		}
+	}
+	if cs.trace != "" {
+		cs.attrTrace = validString(cs.trace)
 	}
 	if cacheable {
 		if len(ps.stacks) >= maxCachedStacks {
@@ -373,6 +414,9 @@ func (a *Assembler) addIO(p *pending, e *events.IO) {
 		p.ioOverflow++
 		return
 	}
+	if p.io == nil {
+		p.io = make([]*ioCall, 0, 16) // grown from 1, a page's ~36 calls took 7 allocations
+	}
 	p.io = append(p.io, call)
 }
 
@@ -506,14 +550,17 @@ const ioSpanAttributes = 14
 
 // ioSpans turns a request's I/O calls into client spans under parent (the
 // request span or the innermost deep-mode span around the call) and flags
-// repeated statements.
+// repeated statements. The names and string attributes of the spans are
+// made valid UTF-8 here, each from where it came (validTrace skips them);
+// the root's attributes set here are left to validTrace.
 func (a *Assembler) ioSpans(root *trace.Span, fnSpans []trace.Span, calls []*ioCall) []trace.Span {
 	spans := make([]trace.Span, 0, len(calls))
 	type group struct {
 		shape, site string
 		idx         []int
 	}
-	groups := map[string]*group{}
+	type groupKey struct{ shape, site string } // neither holds a NUL: they come from C strings
+	groups := map[groupKey]*group{}
 	for _, c := range calls {
 		s := trace.Span{
 			SpanID:        a.spanIDs.next(),
@@ -531,14 +578,14 @@ func (a *Assembler) ioSpans(root *trace.Span, fnSpans []trace.Span, calls []*ioC
 		s.ParentSpanID = enclosingSpan(root.SpanID, fnSpans, s.StartUnixNano, s.End().UnixNano())
 		cs := c.stack
 		if cs.hasSite {
-			s.SetAttr(trace.AttrCodeFunction, cs.siteName)
-			s.SetAttr(trace.AttrCodeFilePath, cs.site.File)
-			if cs.site.Line > 0 {
-				s.SetAttr(trace.AttrCodeLineNumber, int64(cs.site.Line))
+			s.SetAttr(trace.AttrCodeFunction, cs.attrFunction)
+			s.SetAttr(trace.AttrCodeFilePath, cs.attrFile)
+			if cs.attrLine != nil {
+				s.SetAttr(trace.AttrCodeLineNumber, cs.attrLine)
 			}
 		}
-		if cs.trace != "" {
-			s.SetAttr(trace.AttrCodeStacktrace, cs.trace)
+		if cs.attrTrace != nil {
+			s.SetAttr(trace.AttrCodeStacktrace, cs.attrTrace)
 		}
 		switch c.hook.System {
 		case iohooks.SystemHTTP:
@@ -549,7 +596,7 @@ func (a *Assembler) ioSpans(root *trace.Span, fnSpans []trace.Span, calls []*ioC
 			shape := a.describeSQL(&s, c)
 			if shape != "" && cs.hasSite {
 				at := cs.siteAt
-				k := shape + "\x00" + at
+				k := groupKey{shape, at}
 				g := groups[k]
 				if g == nil {
 					g = &group{shape: shape, site: at}
@@ -562,7 +609,7 @@ func (a *Assembler) ioSpans(root *trace.Span, fnSpans []trace.Span, calls []*ioC
 			s.Status = trace.Status{Code: trace.StatusError, Message: c.errType}
 		}
 		if c.errType != "" {
-			s.SetAttr(trace.AttrErrorType, c.errType)
+			s.SetAttr(trace.AttrErrorType, validString(c.errType))
 		} else if c.failed {
 			s.SetAttr(trace.AttrErrorType, "call failed")
 		}
@@ -616,78 +663,150 @@ func enclosingSpan(rootID trace.SpanID, fnSpans []trace.Span, start, end int64) 
 // assembling a page. Keys are whole statements, at most 2047 bytes (what
 // BPF copies), so a full cache holds a few MB; it is emptied when full.
 type sqlFactsCache struct {
-	m map[string]ioattr.SQLFacts
+	m map[string]*sqlEntry
+	// recent is a direct-mapped cache in front of m, indexed by a
+	// statement's length and a few of its bytes: comparing the statement
+	// with the one entry there costs less than hashing 0.3–2 KB for the
+	// map, which was most of describeSQL.
+	recent [64]*sqlEntry
+}
+
+// sqlEntry is one statement's facts and what its span shows of them, made
+// valid UTF-8 and boxed once: validTrace skips I/O spans, and storing a
+// string in an attribute map allocates each time unless it is boxed already.
+type sqlEntry struct {
+	stmt  string
+	facts ioattr.SQLFacts // as DescribeSQL said: statements are grouped by the raw shape
+	// The span's view, for maxLen: its name, and its attributes (nil when
+	// left out).
+	maxLen           int
+	name             string
+	text             any
+	cut              bool
+	op, table, shape any
 }
 
 const maxCachedSQL = 2048
 
+// describe is ioattr.DescribeSQL(stmt), remembered.
 func (c *sqlFactsCache) describe(stmt string) ioattr.SQLFacts {
-	if f, ok := c.m[stmt]; ok {
-		return f
+	return c.entry(stmt, 0).facts
+}
+
+// entry returns stmt's entry, with its span's view for SQLMaxLength maxLen.
+func (c *sqlFactsCache) entry(stmt string, maxLen int) *sqlEntry {
+	var r **sqlEntry
+	if n := uint(len(stmt)); n > 0 {
+		r = &c.recent[(n*0x9e37^uint(stmt[n-1])<<3^uint(stmt[n/2])^uint(stmt[n/3])<<5)%uint(len(c.recent))]
+	} else {
+		r = &c.recent[0]
 	}
-	f := ioattr.DescribeSQL(stmt)
-	if c.m == nil || len(c.m) >= maxCachedSQL {
-		c.m = make(map[string]ioattr.SQLFacts, 64)
+	e := *r
+	if e == nil || e.stmt != stmt { // content decides; the same string is compared by address first
+		e = c.m[stmt]
+		if e == nil {
+			e = &sqlEntry{stmt: stmt, facts: ioattr.DescribeSQL(stmt), maxLen: -1}
+			if c.m == nil || len(c.m) >= maxCachedSQL {
+				c.m = make(map[string]*sqlEntry, 64)
+				c.recent = [len(c.recent)]*sqlEntry{}
+			}
+			c.m[stmt] = e
+		}
+		*r = e
 	}
-	c.m[stmt] = f
-	return f
+	if e.maxLen != maxLen {
+		e.view(maxLen)
+	}
+	return e
+}
+
+// view works out the span's view of e for SQLMaxLength maxLen.
+func (e *sqlEntry) view(maxLen int) {
+	e.maxLen = maxLen
+	op, table := e.facts.Operation, e.facts.Table
+	switch {
+	case op != "" && table != "":
+		e.name = validString(op + " " + table)
+	case op != "":
+		e.name = validString(op)
+	default:
+		e.name = "SQL"
+	}
+	text, cut := ioattr.TruncateSQL(e.stmt, maxLen)
+	e.text, e.cut = boxString(text), cut
+	e.op, e.table = boxString(op), boxString(table)
+	e.shape = validString(e.facts.Shape) // set even when empty
+}
+
+// stringBox is the last string boxed as an attribute value: a page's SQL
+// calls name the same database, and boxing it for each allocated.
+type stringBox struct {
+	s string
+	v any
+}
+
+// box returns s made valid UTF-8, boxed.
+func (b *stringBox) box(s string) any {
+	if b.v == nil || b.s != s {
+		b.s, b.v = s, validString(s)
+	}
+	return b.v
+}
+
+// boxString is s made valid UTF-8 as an attribute value, nil if empty.
+func boxString(s string) any {
+	if s == "" {
+		return nil
+	}
+	return validString(s)
 }
 
 // describeSQL names a SQL span and returns the statement's shape.
 func (a *Assembler) describeSQL(s *trace.Span, c *ioCall) string {
-	text, cut := ioattr.TruncateSQL(c.text, a.opts.SQLMaxLength)
-	facts := a.sql.describe(c.text)
-	op, table := facts.Operation, facts.Table
-	switch {
-	case op != "" && table != "":
-		s.Name = op + " " + table
-	case op != "":
-		s.Name = op
-	default:
-		s.Name = "SQL"
-	}
+	e := a.sql.entry(c.text, a.opts.SQLMaxLength)
+	s.Name = e.name
 	if c.system != "" {
-		s.SetAttr(trace.AttrDBSystem, c.system)
+		s.SetAttr(trace.AttrDBSystem, a.connBoxes[0].box(c.system))
 	}
 	if c.namespace != "" {
-		s.SetAttr(trace.AttrDBNamespace, c.namespace)
+		s.SetAttr(trace.AttrDBNamespace, a.connBoxes[1].box(c.namespace))
 	}
 	if c.host != "" {
-		s.SetAttr(trace.AttrServerAddress, c.host)
+		s.SetAttr(trace.AttrServerAddress, a.connBoxes[2].box(c.host))
 	}
 	if c.port != 0 {
 		s.SetAttr(trace.AttrServerPort, int64(c.port))
 	}
-	if text != "" {
-		s.SetAttr(trace.AttrDBQueryText, text)
+	if e.text != nil {
+		s.SetAttr(trace.AttrDBQueryText, e.text)
 	}
-	if cut || c.truncated {
+	if e.cut || c.truncated {
 		s.SetAttr(trace.AttrTextTruncated, true)
 	}
-	if op != "" {
-		s.SetAttr(trace.AttrDBOperation, op)
+	if e.op != nil {
+		s.SetAttr(trace.AttrDBOperation, e.op)
 	}
-	if table != "" {
-		s.SetAttr(trace.AttrDBCollection, table)
+	if e.table != nil {
+		s.SetAttr(trace.AttrDBCollection, e.table)
 	}
 	if c.text == "" || c.truncated {
 		return "" // the shape of a cut statement is not comparable
 	}
-	s.SetAttr(trace.AttrQueryShape, facts.Shape)
-	return facts.Shape
+	s.SetAttr(trace.AttrQueryShape, e.shape)
+	return e.facts.Shape
 }
 
 func (a *Assembler) describeHTTP(s *trace.Span, c *ioCall) {
-	s.Name = c.method
-	s.SetAttr(trace.AttrHTTPMethod, c.method)
+	s.Name = validString(c.method)
+	s.SetAttr(trace.AttrHTTPMethod, s.Name)
 	if c.text != "" {
-		s.SetAttr(trace.AttrURLFull, ioattr.RedactURL(c.text))
+		s.SetAttr(trace.AttrURLFull, validString(ioattr.RedactURL(c.text)))
 		if u, err := url.Parse(c.text); err == nil && u.Host != "" {
 			host, port, err := net.SplitHostPort(u.Host)
 			if err != nil {
 				host = u.Host
 			}
-			s.SetAttr(trace.AttrServerAddress, host)
+			s.SetAttr(trace.AttrServerAddress, validString(host))
 			if n, err := strconv.Atoi(port); err == nil {
 				s.SetAttr(trace.AttrServerPort, int64(n))
 			}
@@ -705,12 +824,12 @@ func (a *Assembler) describeHTTP(s *trace.Span, c *ioCall) {
 }
 
 func (a *Assembler) describeCache(s *trace.Span, c *ioCall) {
-	s.Name = c.hook.Command
-	s.SetAttr(trace.AttrDBSystem, c.system)
-	s.SetAttr(trace.AttrDBOperation, c.hook.Command)
+	s.Name = validString(c.hook.Command)
+	s.SetAttr(trace.AttrDBSystem, validString(c.system))
+	s.SetAttr(trace.AttrDBOperation, s.Name)
 	if c.key != "" {
-		s.SetAttr(trace.AttrDBQueryText, c.hook.Command+" "+c.key)
+		s.SetAttr(trace.AttrDBQueryText, validString(c.hook.Command+" "+c.key))
 	} else {
-		s.SetAttr(trace.AttrDBQueryText, c.hook.Command)
+		s.SetAttr(trace.AttrDBQueryText, s.Name)
 	}
 }

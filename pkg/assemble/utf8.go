@@ -39,9 +39,10 @@ func validAttributes(a trace.Attributes) {
 // validTrace replaces invalid UTF-8 in every string of t.
 //
 // The names and attributes of the spans in [builtFrom, builtTo) are
-// skipped: the function spans, whose strings functionSpans validated as it
-// made them (walking 10,000 spans' attribute maps again was a fifth of
-// assembling a deep-mode trace). Their statuses and events are still
+// skipped: the function and I/O spans, whose strings functionSpans and
+// ioSpans validated as they made them (walking 10,000 spans' attribute maps
+// again was a fifth of assembling a deep-mode trace, and of a WordPress
+// page's SQL spans). Their statuses and events are still
 // checked.
 func validTrace(t *trace.Trace, builtFrom, builtTo int) {
 	t.Service, t.Pool, t.Host = validString(t.Service), validString(t.Pool), validString(t.Host)

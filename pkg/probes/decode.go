@@ -107,7 +107,10 @@ func (t *Tracer) decodeEvent(raw []byte) (events.Event, error) {
 		if err != nil {
 			return nil, err
 		}
-		e := &events.IO{
+		// The event and its frames (8 at most) in one allocation.
+		ef := &ioEventFrames{}
+		e := &ef.IO
+		*e = events.IO{
 			Header:   header((*requestEventHeader)(unsafe.Pointer(&r.H))),
 			Hook:     t.hookName(r.Site),
 			Start:    r.Start,
@@ -123,7 +126,11 @@ func (t *Tracer) decodeEvent(raw []byte) (events.Event, error) {
 			Text:     cString(r.Text[:]),
 			TextLen:  r.TextLen,
 			Key:      cString(r.Key[:]),
-			Frames:   frameRefs(r.Frames[:min(int(r.Nframes), len(r.Frames))]),
+		}
+		if n := min(int(r.Nframes), len(r.Frames)); n > 0 {
+			e.Frames = copyFrameRefs(ef.frames[:n:n], r.Frames[:n])
+		} else {
+			e.Frames = []events.FrameRef{} // as frameRefs made it: empty, not nil
 		}
 		return e, nil
 	default:
@@ -192,8 +199,18 @@ func decodeSample(raw []byte) (events.Event, error) {
 	}, nil
 }
 
+// ioEventFrames is an I/O event with room for its frames.
+type ioEventFrames struct {
+	events.IO
+	frames [len(ioIoEvent{}.Frames)]events.FrameRef
+}
+
 func frameRefs(in []ioFrameRef) []events.FrameRef {
-	out := make([]events.FrameRef, len(in))
+	return copyFrameRefs(make([]events.FrameRef, len(in)), in)
+}
+
+// copyFrameRefs copies in to out, as long, and returns out.
+func copyFrameRefs(out []events.FrameRef, in []ioFrameRef) []events.FrameRef {
 	for i, f := range in {
 		out[i] = events.FrameRef{Func: f.Func, Name: f.Name, Line: f.Line}
 	}
