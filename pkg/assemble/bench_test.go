@@ -1,6 +1,7 @@
 package assemble
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -10,15 +11,16 @@ import (
 	"github.com/tusk-php/tusk/pkg/trace"
 )
 
-// wordPressPage is BenchmarkAssembleWordPressPage's request, with samples
-// of 24-frame stacks.
+// wordPressPage is what the always-on agent meets per WordPress front
+// page: 36 SQL calls from a dozen 8-frame stacks, as measured there, and
+// samples stack samples of 24 frames.
 func wordPressPage(samples int) []events.Event {
 	var evs []events.Event
 	evs = append(evs, start())
 	for f := uint64(1); f <= 24; f++ {
 		evs = append(evs, &events.Symbol{Header: hdr(reqStart), Func: f << 12, Name: f<<12 + 1, User: f > 1,
-			Function: "function_" + strings.Repeat("x", int(f)), Class: "WP_Query",
-			File: "/usr/share/wordpress/wp-includes/class-wp-query-" + strings.Repeat("y", int(f)) + ".php"})
+			Function: fmt.Sprintf("function_%d", f), Class: "WP_Query",
+			File: fmt.Sprintf("/usr/share/wordpress/wp-includes/class-wp-query-%d.php", f)})
 	}
 	conn := ioEvent("mysqli_real_connect", 0, 1, "localhost", nil)
 	conn.Key, conn.RetObj = "wordpress", 0xabc
@@ -30,7 +32,7 @@ func wordPressPage(samples int) []events.Event {
 		}
 		stack[0] = 1 << 12
 		q := ioEvent("mysqli_query", uint64(2+i), uint64(3+i),
-			"SELECT option_name, option_value FROM wp_options WHERE autoload = 'yes' AND option_id > "+strings.Repeat("9", i+1), frames(stack...))
+			fmt.Sprintf("SELECT option_name, option_value FROM wp_options WHERE autoload = 'yes' AND option_id > %d", i), frames(stack...))
 		q.NumArgs, q.ArgTypes[0], q.ArgVals[0] = 2, 8, 0xabc
 		evs = append(evs, q)
 		if i%(36/max(samples, 1)) == 0 && samples > 0 {

@@ -269,29 +269,7 @@ func TestCallStacksFollowLateSymbols(t *testing.T) {
 // WordPress front page: 36 SQL calls from a dozen 8-frame stacks, as
 // measured there.
 func BenchmarkAssembleWordPressPage(b *testing.B) {
-	evs := []events.Event{start()}
-	const fns = 24
-	for f := uint64(1); f <= fns; f++ {
-		evs = append(evs, &events.Symbol{Header: hdr(reqStart), Func: f << 12, Name: f<<12 + 1, User: f > 1,
-			Function: fmt.Sprintf("function_%d", f), Class: "WP_Query",
-			File: fmt.Sprintf("/usr/share/wordpress/wp-includes/class-wp-query-%d.php", f)})
-	}
-	conn := ioEvent("mysqli_real_connect", 0, 1, "localhost", nil)
-	conn.Key, conn.RetObj = "wordpress", 0xabc
-	evs = append(evs, conn)
-	for i := range 36 {
-		stack := make([]uint64, 8)
-		for j := range stack {
-			stack[j] = uint64((i%12+j)%fns+1) << 12
-		}
-		stack[0] = 1 << 12 // mysqli_query
-		q := ioEvent("mysqli_query", uint64(2+i), uint64(3+i),
-			fmt.Sprintf("SELECT option_name, option_value FROM wp_options WHERE autoload = 'yes' AND option_id > %d", i), frames(stack...))
-		q.NumArgs, q.ArgTypes[0], q.ArgVals[0] = 2, 8, 0xabc
-		evs = append(evs, q)
-	}
-	evs = append(evs, end(40*ms, 200))
-	benchAssemble(b, evs)
+	benchAssemble(b, wordPressPage(0))
 }
 
 // TestSQLFactsCacheIsBounded: statements with literals make a new key each;

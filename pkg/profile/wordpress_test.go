@@ -240,29 +240,20 @@ func TestWordPressEncodingUnchanged(t *testing.T) {
 
 // BenchmarkAggregatorAddWordPress: one op is one sample added to the
 // minute and request profiles, flushes included.
-func BenchmarkAggregatorAddWordPress(b *testing.B) {
-	w := newWPWorkload(1, 12000)
-	a := NewAggregator(func(Bucket) {}, AggregatorOptions{})
-	for i := range len(w.samples) { // warm: a minute in memory, as in the agent
-		w.replay(a, i)
-	}
-	i := len(w.samples)
-	b.ReportAllocs()
-	b.ResetTimer()
-	for b.Loop() {
-		w.replay(a, i)
-		i++
-	}
-}
+func BenchmarkAggregatorAddWordPress(b *testing.B) { benchAggregatorAdd(b, 1) }
 
 // BenchmarkAggregatorAddWordPressWorkers is BenchmarkAggregatorAddWordPress
 // with the frames of 8 PHP workers' symbol tables: equal strings at 8
 // addresses each.
-func BenchmarkAggregatorAddWordPressWorkers(b *testing.B) {
+func BenchmarkAggregatorAddWordPressWorkers(b *testing.B) { benchAggregatorAdd(b, 8) }
+
+func benchAggregatorAdd(b *testing.B, workers int) {
 	w := newWPWorkload(1, 12000)
-	w.workers(8)
+	if workers > 1 {
+		w.workers(workers)
+	}
 	a := NewAggregator(func(Bucket) {}, AggregatorOptions{})
-	for i := range len(w.samples) {
+	for i := range len(w.samples) { // warm: a minute in memory, as in the agent
 		w.replay(a, i)
 	}
 	i := len(w.samples)
