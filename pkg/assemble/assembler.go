@@ -115,8 +115,9 @@ type Assembler struct {
 	stats   Stats
 	spanIDs spanIDs
 	sql     sqlFactsCache
-	// connBoxes: db.system, db.namespace and server.address of SQL spans.
-	connBoxes [3]stringBox
+	// connBoxes hold the last db.system, db.namespace and server.address
+	// of SQL spans, boxed.
+	connBoxes struct{ system, namespace, host stringBox }
 	// frameNames caches the names of deep-mode frames (functionSpans).
 	frameNames frameNames
 	templates  attrTemplates // of function spans' attributes

@@ -688,11 +688,6 @@ type sqlEntry struct {
 
 const maxCachedSQL = 2048
 
-// describe is ioattr.DescribeSQL(stmt), remembered.
-func (c *sqlFactsCache) describe(stmt string) ioattr.SQLFacts {
-	return c.entry(stmt, 0).facts
-}
-
 // entry returns stmt's entry, with its span's view for SQLMaxLength maxLen.
 func (c *sqlFactsCache) entry(stmt string, maxLen int) *sqlEntry {
 	var r **sqlEntry
@@ -766,13 +761,13 @@ func (a *Assembler) describeSQL(s *trace.Span, c *ioCall) string {
 	e := a.sql.entry(c.text, a.opts.SQLMaxLength)
 	s.Name = e.name
 	if c.system != "" {
-		s.SetAttr(trace.AttrDBSystem, a.connBoxes[0].box(c.system))
+		s.SetAttr(trace.AttrDBSystem, a.connBoxes.system.box(c.system))
 	}
 	if c.namespace != "" {
-		s.SetAttr(trace.AttrDBNamespace, a.connBoxes[1].box(c.namespace))
+		s.SetAttr(trace.AttrDBNamespace, a.connBoxes.namespace.box(c.namespace))
 	}
 	if c.host != "" {
-		s.SetAttr(trace.AttrServerAddress, a.connBoxes[2].box(c.host))
+		s.SetAttr(trace.AttrServerAddress, a.connBoxes.host.box(c.host))
 	}
 	if c.port != 0 {
 		s.SetAttr(trace.AttrServerPort, int64(c.port))

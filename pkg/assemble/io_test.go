@@ -278,7 +278,7 @@ func TestSQLFactsCacheIsBounded(t *testing.T) {
 	var c sqlFactsCache
 	for i := range 3 * maxCachedSQL {
 		stmt := fmt.Sprintf("SELECT * FROM wp_posts WHERE ID = %d", i)
-		got := c.describe(stmt)
+		got := c.entry(stmt, 0).facts
 		if want := ioattr.DescribeSQL(stmt); got != want {
 			t.Fatalf("%q: %+v, want %+v", stmt, got, want)
 		}
@@ -286,7 +286,7 @@ func TestSQLFactsCacheIsBounded(t *testing.T) {
 			t.Fatalf("%d statements cached", len(c.m))
 		}
 	}
-	if again := c.describe("SELECT * FROM wp_posts WHERE ID = 1"); again.Table != "wp_posts" || again.Operation != "SELECT" {
+	if again := c.entry("SELECT * FROM wp_posts WHERE ID = 1", 0).facts; again.Table != "wp_posts" || again.Operation != "SELECT" {
 		t.Errorf("after the cache started over: %+v", again)
 	}
 }

@@ -2,6 +2,7 @@ package profile
 
 import (
 	"hash/maphash"
+	"math/bits"
 	"slices"
 	"unsafe"
 )
@@ -91,7 +92,7 @@ func (t *frameTable) put(h uint64, s int32) {
 
 func (t *frameTable) rehash(n int) {
 	t.slots = make([]int32, n)
-	t.shift = uint8(64 - log2(n))
+	t.shift = uint8(64 - bits.TrailingZeros(uint(n)))
 	for i := range t.seen {
 		t.put(addrHash(&t.seen[i]), int32(i+1))
 	}
@@ -119,14 +120,6 @@ func sameStrings(a, b *Frame) bool {
 
 func sameString(a, b string) bool {
 	return len(a) == len(b) && unsafe.StringData(a) == unsafe.StringData(b)
-}
-
-func log2(n int) int {
-	b := 0
-	for 1<<b < n {
-		b++
-	}
-	return b
 }
 
 // frameIndex maps aggregator ids to indexes into a profile's Frames, with
@@ -160,7 +153,7 @@ func (x *frameIndex) put(aggID, id int32) {
 		old := x.slots
 		n := max(2*len(old), minFrameIndex)
 		x.slots = make([]uint64, n)
-		x.shift = uint8(32 - log2(n))
+		x.shift = uint8(32 - bits.TrailingZeros(uint(n)))
 		for _, s := range old {
 			if s != 0 {
 				x.insert(s)
@@ -281,7 +274,7 @@ func (t *stackTable) add(h uint64, i int32) {
 		old := t.slots
 		n := max(2*len(old), 8)
 		t.slots = make([]uint64, n)
-		t.shift = uint8(64 - log2(n))
+		t.shift = uint8(64 - bits.TrailingZeros(uint(n)))
 		for _, s := range old {
 			if s != 0 {
 				t.insert(s)
