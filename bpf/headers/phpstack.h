@@ -173,51 +173,7 @@ struct walk_ctx {
 	__u64 ed;     /* next zend_execute_data to read */
 	__u32 n;      /* frames stored */
 	__u32 max;
-	__u32 tid;
-	__u32 _pad;
 };
-
-/*
- * What a walk read about a frame besides its zend_execute_data — its
- * function's type and name (and for top-level code its file) and its
- * opline's line — kept per CPU for the rest of the thread's request, keyed by
- * the frame's function and opline. The walks of one request meet the same
- * call sites again (every SQL call of a page goes through the same data
- * layer): measured on a hooked call under 10 frames, io_return 3.5 → 2.5 µs.
- *
- * An entry holds only for the request that made it (its start time and its
- * thread): functions and opcodes compiled in request memory (no opcache,
- * eval) are freed at its end and their addresses reused. Within a request a
- * closure's zend_function lives in its object, so a closure freed and
- * another made at the same address can share a function address; not an
- * opline as well, unless both come from the same declaration (same opcodes,
- * same name). A process that rewrites its own function names in place
- * mid-request only mislabels its own frames.
- */
-#define WALK_MEMO 512
-
-struct frame_memo {
-	__u64 func;
-	__u64 opline;
-	__u64 request;
-	__u64 name;     /* the function's name (zend_string *), 0 for top-level code */
-	__u64 key_name; /* the symbol key's name: the file's for top-level code */
-	__u32 tid;
-	__u32 line;
-	__u8 type;
-	__u8 _pad[7];
-};
-
-struct walk_memo {
-	struct frame_memo frames[WALK_MEMO];
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct walk_memo);
-} walk_memo SEC(".maps");
 
 /* Reads per frame are what a walk costs (each bpf_probe_read_user is a page
  * table walk): a frame's zend_execute_data fields come in one read of its
@@ -247,38 +203,23 @@ static long walk_frame(__u32 i, void *data)
 	c->ed = *(__u64 *)(exb + (ex->ex_prev & (EX_BLOCK - 8)));
 	if (!func)
 		return 0; /* a frame without a function (the top-level stub) */
-	__u32 zero = 0;
-	struct walk_memo *memo = bpf_map_lookup_elem(&walk_memo, &zero);
-	if (!memo)
-		return 1;
-	__u64 request = c->ts->request;
-	__u64 h = ((func ^ (opline * 0x9e3779b97f4a7c15ULL)) * 0x9e3779b97f4a7c15ULL) >> 32;
-	struct frame_memo *m = &memo->frames[h & (WALK_MEMO - 1)];
-	if (!request || m->func != func || m->opline != opline || m->request != request || m->tid != c->tid) {
-		__u8 fb[FUNC_BLOCK];
-		if (bpf_probe_read_user(fb, sizeof(fb), (void *)func))
-			return 0;
-		m->type = fb[ex->func_type & (FUNC_BLOCK - 1)];
-		m->name = *(__u64 *)(fb + (ex->func_name & (FUNC_BLOCK - 8)));
-		m->key_name = m->name;
-		if (m->type == ZEND_USER_FUNCTION && !m->name)
-			m->key_name = read_ptr(func + ex->op_filename);
-		m->line = 0;
-		if (m->type == ZEND_USER_FUNCTION && opline)
-			bpf_probe_read_user(&m->line, sizeof(m->line), (void *)(opline + ex->op_lineno));
-		m->func = func;
-		m->opline = opline;
-		m->request = request;
-		m->tid = c->tid;
+	__u8 fb[FUNC_BLOCK];
+	if (bpf_probe_read_user(fb, sizeof(fb), (void *)func))
+		return 0;
+	__u8 type = fb[ex->func_type & (FUNC_BLOCK - 1)];
+	__u64 name = *(__u64 *)(fb + (ex->func_name & (FUNC_BLOCK - 8)));
+	__u32 line = 0;
+	if (type == ZEND_USER_FUNCTION && opline)
+		bpf_probe_read_user(&line, sizeof(line), (void *)(opline + ex->op_lineno));
+	__u64 key_func = func, key_name = name;
+	if (type == ZEND_USER_FUNCTION && !name) {
+		/* Top-level code of a file. Opcache copies a script's main
+		 * op_array into request memory at every include, so the next
+		 * request may have another file's there: such a frame is known
+		 * by its file name, which opcache keeps in shared memory. */
+		key_func = TOPLEVEL_FUNC;
+		key_name = read_ptr(func + ex->op_filename);
 	}
-	__u8 type = m->type;
-	__u64 name = m->name, key_name = m->key_name;
-	__u32 line = m->line;
-	/* Top-level code of a file. Opcache copies a script's main op_array
-	 * into request memory at every include, so the next request may have
-	 * another file's there: such a frame is known by its file name, which
-	 * opcache keeps in shared memory. */
-	__u64 key_func = type == ZEND_USER_FUNCTION && !name ? TOPLEVEL_FUNC : func;
 	send_symbol(s, c->ts, ex, func, key_func, key_name, name, type);
 	struct frame_ref *f = &s->sample.frames[c->n & (TUSK_SAMPLE_FRAMES - 1)];
 	f->func = key_func;
@@ -304,7 +245,7 @@ static __always_inline __u32 walk_stack(struct thread_state *ts, const struct ph
 	s->pre = pre;
 	if (!ts->eg || !(bin->flags & BINARY_EXECUTOR))
 		return 0;
-	struct walk_ctx c = { .ts = ts, .ex = &bin->ex, .max = max, .tid = current_tid() };
+	struct walk_ctx c = { .ts = ts, .ex = &bin->ex, .max = max };
 	c.ed = read_ptr(ts->eg + bin->ex.current_execute_data);
 	bpf_loop(TUSK_SAMPLE_FRAMES, walk_frame, &c, 0);
 	return c.n;

@@ -223,22 +223,6 @@ type ioUsdtSite struct {
 	Pad    [4]uint8
 }
 
-type ioWalkMemo struct {
-	_      structs.HostLayout
-	Frames [512]struct {
-		_       structs.HostLayout
-		Func    uint64
-		Opline  uint64
-		Request uint64
-		Name    uint64
-		KeyName uint64
-		Tid     uint32
-		Line    uint32
-		Type    uint8
-		Pad     [7]uint8
-	}
-}
-
 type ioWalkScratch struct {
 	_      structs.HostLayout
 	Sample ioSampleEvent
@@ -265,7 +249,6 @@ const (
 	ioMapSymbolsLimited    = "symbols_limited"
 	ioMapSymbolsSent       = "symbols_sent"
 	ioMapThreads           = "threads"
-	ioMapWalkMemo          = "walk_memo"
 	ioMapWalkScratch       = "walk_scratch"
 	ioProgIoEnter          = "io_enter"
 	ioProgIoEnterMulti     = "io_enter_multi"
@@ -340,7 +323,6 @@ type ioMapSpecs struct {
 	SymbolsLimited *ebpf.MapSpec `ebpf:"symbols_limited"`
 	SymbolsSent    *ebpf.MapSpec `ebpf:"symbols_sent"`
 	Threads        *ebpf.MapSpec `ebpf:"threads"`
-	WalkMemo       *ebpf.MapSpec `ebpf:"walk_memo"`
 	WalkScratch    *ebpf.MapSpec `ebpf:"walk_scratch"`
 }
 
@@ -385,7 +367,6 @@ type ioMaps struct {
 	SymbolsLimited *ebpf.Map `ebpf:"symbols_limited"`
 	SymbolsSent    *ebpf.Map `ebpf:"symbols_sent"`
 	Threads        *ebpf.Map `ebpf:"threads"`
-	WalkMemo       *ebpf.Map `ebpf:"walk_memo"`
 	WalkScratch    *ebpf.Map `ebpf:"walk_scratch"`
 }
 
@@ -403,7 +384,6 @@ func (m *ioMaps) Close() error {
 		m.SymbolsLimited,
 		m.SymbolsSent,
 		m.Threads,
-		m.WalkMemo,
 		m.WalkScratch,
 	)
 }

@@ -139,22 +139,6 @@ type samplerUsdtSite struct {
 	Pad    [4]uint8
 }
 
-type samplerWalkMemo struct {
-	_      structs.HostLayout
-	Frames [512]struct {
-		_       structs.HostLayout
-		Func    uint64
-		Opline  uint64
-		Request uint64
-		Name    uint64
-		KeyName uint64
-		Tid     uint32
-		Line    uint32
-		Type    uint8
-		Pad     [7]uint8
-	}
-}
-
 type samplerWalkScratch struct {
 	_      structs.HostLayout
 	Sample struct {
@@ -200,7 +184,6 @@ const (
 	samplerMapSymbolsLimited    = "symbols_limited"
 	samplerMapSymbolsSent       = "symbols_sent"
 	samplerMapThreads           = "threads"
-	samplerMapWalkMemo          = "walk_memo"
 	samplerMapWalkScratch       = "walk_scratch"
 	samplerProgSamplePhpStack   = "sample_php_stack"
 	samplerVarUnusedSampleEvent = "unused_sample_event"
@@ -267,7 +250,6 @@ type samplerMapSpecs struct {
 	SymbolsLimited *ebpf.MapSpec `ebpf:"symbols_limited"`
 	SymbolsSent    *ebpf.MapSpec `ebpf:"symbols_sent"`
 	Threads        *ebpf.MapSpec `ebpf:"threads"`
-	WalkMemo       *ebpf.MapSpec `ebpf:"walk_memo"`
 	WalkScratch    *ebpf.MapSpec `ebpf:"walk_scratch"`
 }
 
@@ -310,7 +292,6 @@ type samplerMaps struct {
 	SymbolsLimited *ebpf.Map `ebpf:"symbols_limited"`
 	SymbolsSent    *ebpf.Map `ebpf:"symbols_sent"`
 	Threads        *ebpf.Map `ebpf:"threads"`
-	WalkMemo       *ebpf.Map `ebpf:"walk_memo"`
 	WalkScratch    *ebpf.Map `ebpf:"walk_scratch"`
 }
 
@@ -327,7 +308,6 @@ func (m *samplerMaps) Close() error {
 		m.SymbolsLimited,
 		m.SymbolsSent,
 		m.Threads,
-		m.WalkMemo,
 		m.WalkScratch,
 	)
 }

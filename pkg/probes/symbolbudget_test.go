@@ -36,29 +36,24 @@ func TestSymbolBudgetOnForgedFunctions(t *testing.T) {
 
 	// 128 internal functions (no line, no file to read), each in a frame of
 	// one chain. Their names are pointers into a region of junk bytes, one
-	// new pointer per function and generation, and each generation runs at
-	// new oplines (the walk keeps what it read per function and opline for
-	// the request): a new symbol each time.
+	// new pointer per function and generation: a new symbol each time.
 	const depth = 128
 	h := newForgedHeap(offs.Executor)
 	defer runtime.KeepAlive(h.mem)
 	names := h.alloc(512 << 10)
 	copy(h.at(names), junk(512<<10, 5))
 	fns := make([]uint64, depth)
-	chain := make([]uint64, depth)
 	var prev uint64
 	for i := depth - 1; i >= 0; i-- {
 		fns[i] = h.fn(1, names, 0, 0, 0)
-		chain[i] = h.frame(fns[i], 0)
-		h.link(chain[i], prev)
-		prev = chain[i]
+		f := h.frame(fns[i], 0)
+		h.link(f, prev)
+		prev = f
 	}
 	eg := h.executorGlobals(prev)
 	rename := func(gen uint64) {
 		for i, fn := range fns {
-			at := names + (gen*depth+uint64(i))%(512<<10-256)
-			h.put64(fn+uint64(offs.Executor.FuncName), at)
-			h.put64(chain[i]+uint64(offs.Executor.ExOpline), at)
+			h.put64(fn+uint64(offs.Executor.FuncName), names+(gen*depth+uint64(i))%(512<<10-256))
 		}
 	}
 	rename(0)
