@@ -26,6 +26,17 @@ import (
 // Settle + flushEvery after its request ends.
 const flushEvery = 250 * time.Millisecond
 
+// busyFlushEvery replaces flushEvery while events come at busyRate or more
+// a second: then the loop is not sleeping between flushes anyway, and while
+// a flush assembles what 250 ms brought it reads nothing. Deep mode on every
+// call (bench/ingest, ~435k events/s of ~600 bytes) filled the 8 MiB ring
+// during such flushes: 0.7–1.4% of events lost, none at 50 ms. A WordPress
+// page is ~40 events: 20,000 a second is 500 pages a second.
+const (
+	busyFlushEvery = 50 * time.Millisecond
+	busyRate       = 20000
+)
+
 // idleFlushEvery replaces flushEvery while the assembler holds no request:
 // nothing can be due then. The first request of a process the agent has not
 // named forces a ring buffer wakeup; others are read at the next deadline or
@@ -57,6 +68,9 @@ type eventLoop struct {
 	idle       bool // no request open at the last tick: flushing at idleFlushEvery
 	rateAt     time.Time
 	rateEvents uint64
+	ticked     time.Time
+	tickEvents uint64 // events read when the last tick ran
+	busy       bool   // events came at busyRate or more between the last two ticks
 
 	profilesFlushed time.Time
 	swept           time.Time
@@ -161,23 +175,39 @@ func (l *eventLoop) tick(now time.Time) {
 		}
 		l.rateAt, l.rateEvents = now, total
 	}
+	read := l.events.Load()
+	if dt := now.Sub(l.ticked); dt > 0 {
+		l.busy = float64(read-l.tickEvents) >= busyRate*dt.Seconds()
+	}
+	l.tickEvents, l.ticked = read, now
 	l.idle = l.asm.Open() == 0
 	if l.idle {
 		l.nextFlush = now.Add(idleFlushEvery)
 	} else {
-		l.nextFlush = now.Add(flushEvery)
+		l.nextFlush = now.Add(l.flushPeriod())
 	}
 	l.a.tracer.SetReadDeadline(l.nextFlush)
 }
 
 // wake leaves the idle pace at the first event: the clock the assembler
 // stamps events with is read now (it may be up to idleFlushEvery old), and
-// the next flush is flushEvery away.
+// the next flush is busyFlushEvery away: the loop cannot tell yet how fast
+// events come, and a first flush of 250 ms of a burst must not leave the
+// ring to fill (bench/ingest lost 0.2% of its events at its start so).
 func (l *eventLoop) wake() {
 	l.idle = false
+	l.busy = true
 	l.now = time.Now()
-	l.nextFlush = l.now.Add(flushEvery)
+	l.nextFlush = l.now.Add(l.flushPeriod())
 	l.a.tracer.SetReadDeadline(l.nextFlush)
+}
+
+// flushPeriod is the time to the next flush while requests are open.
+func (l *eventLoop) flushPeriod() time.Duration {
+	if l.busy {
+		return busyFlushEvery
+	}
+	return flushEvery
 }
 
 // sweep returns the processes the assembler holds state for that exited

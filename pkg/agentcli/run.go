@@ -44,7 +44,7 @@ func runAgent(ctx context.Context, args []string, stderr io.Writer) error {
 		return usagef("unexpected arguments %q", fs.Args())
 	}
 
-	oneProcessor()
+	capProcessors()
 	cfg := agent.DefaultConfig()
 	if *configFile != "" {
 		if err := cfg.LoadConfigFile(*configFile); err != nil {
@@ -158,15 +158,16 @@ func parseLevel(s string) (slog.Level, error) {
 
 func versionString() string { return "tusk-agent " + agent.Version }
 
-// oneProcessor runs the agent's goroutines on one OS thread at a time
-// unless GOMAXPROCS says otherwise. Its work is one event loop handing traces
-// to one store writer; with more Ps, every hand-off woke an idle P's thread to
-// look for work, and the runtime's monitor thread came back to 20 µs sleeps
-// each time the process went from idle to busy. Measured on WordPress
-// (2 vCPUs, bench/README.md): the agent's CPU per traced page at 13 req/s
-// 1051 → 743 µs, at saturation 422 → 359–383 µs.
-func oneProcessor() {
-	if os.Getenv("GOMAXPROCS") == "" {
-		runtime.GOMAXPROCS(1)
+// capProcessors gives the agent's goroutines two OS threads at a time unless
+// GOMAXPROCS says otherwise: its work is one event loop handing traces to one
+// store writer, and more Ps than that buy nothing but idle threads woken to
+// look for work at every hand-off (Go's default is one P per CPU). One P was
+// cheaper still at low rates (WordPress at 13 req/s: 564 → 461 µs of agent
+// CPU per page) but starved the event loop while the writer encoded deep
+// mode's large traces: at ~435k events/s (bench/ingest) 6.6% of events found
+// the ring buffer full, against 0 with two.
+func capProcessors() {
+	if os.Getenv("GOMAXPROCS") == "" && runtime.GOMAXPROCS(0) > 2 {
+		runtime.GOMAXPROCS(2)
 	}
 }
