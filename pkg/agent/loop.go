@@ -175,11 +175,7 @@ func (l *eventLoop) tick(now time.Time) {
 		}
 		l.rateAt, l.rateEvents = now, total
 	}
-	read := l.events.Load()
-	if dt := now.Sub(l.ticked); dt > 0 {
-		l.busy = float64(read-l.tickEvents) >= busyRate*dt.Seconds()
-	}
-	l.tickEvents, l.ticked = read, now
+	l.pace(now, l.events.Load())
 	l.idle = l.asm.Open() == 0
 	if l.idle {
 		l.nextFlush = now.Add(idleFlushEvery)
@@ -200,6 +196,15 @@ func (l *eventLoop) wake() {
 	l.now = time.Now()
 	l.nextFlush = l.now.Add(l.flushPeriod())
 	l.a.tracer.SetReadDeadline(l.nextFlush)
+}
+
+// pace takes the rate of events since the last tick, read being how many
+// the loop has read so far.
+func (l *eventLoop) pace(now time.Time, read uint64) {
+	if dt := now.Sub(l.ticked); dt > 0 {
+		l.busy = float64(read-l.tickEvents) >= busyRate*dt.Seconds()
+	}
+	l.tickEvents, l.ticked = read, now
 }
 
 // flushPeriod is the time to the next flush while requests are open.

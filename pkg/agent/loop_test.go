@@ -32,3 +32,28 @@ func TestSweepForgetsExitedProcesses(t *testing.T) {
 		t.Fatalf("second sweep: %v gone, want [11] (10 is in /proc)", gone)
 	}
 }
+
+// The loop flushes every 250 ms unless events come at busyRate or more: a
+// rate, so that two ticks close together with few events between them do
+// not pass for a quiet loop.
+func TestFlushPaceFollowsTheEventRate(t *testing.T) {
+	l := &eventLoop{}
+	t0 := time.Now()
+	steps := []struct {
+		after time.Duration
+		read  uint64
+		want  time.Duration
+	}{
+		{0, 0, flushEvery},
+		{250 * time.Millisecond, 400, flushEvery},               // 1600/s: WordPress at 40 pages a second
+		{500 * time.Millisecond, 400 + 100_000, busyFlushEvery}, // 400k/s: deep mode
+		{502 * time.Millisecond, 400 + 100_100, busyFlushEvery}, // 50k/s over 2 ms: still busy
+		{752 * time.Millisecond, 400 + 100_200, flushEvery},     // 400/s
+	}
+	for _, s := range steps {
+		l.pace(t0.Add(s.after), s.read)
+		if got := l.flushPeriod(); got != s.want {
+			t.Fatalf("after %v with %d events read: next flush in %v, want %v", s.after, s.read, got, s.want)
+		}
+	}
+}
