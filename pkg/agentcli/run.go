@@ -165,7 +165,7 @@ func versionString() string { return "tusk-agent " + agent.Version }
 // cheaper still at low rates (WordPress at 13 req/s: 564 → 461 µs of agent
 // CPU per page) but starved the event loop while the writer encoded deep
 // mode's large traces: at ~435k events/s (bench/ingest) 6.6% of events found
-// the ring buffer full, against 0 with two.
+// the ring buffer full; with two, and the event loop's busy pace, none did.
 func capProcessors() {
 	if os.Getenv("GOMAXPROCS") == "" && runtime.GOMAXPROCS(0) > 2 {
 		runtime.GOMAXPROCS(2)
