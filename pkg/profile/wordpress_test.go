@@ -267,33 +267,24 @@ func benchAggregatorAdd(b *testing.B, workers int) {
 
 // BenchmarkEncodeRequestProfile: one op encodes one request profile as the
 // store does.
-func BenchmarkEncodeRequestProfile(b *testing.B) {
-	var reqs []*Profile
-	for _, bk := range wpBuckets(newWPWorkload(1, 12000), 12000, AggregatorOptions{}) {
-		if bk.IsTrace() {
-			reqs = append(reqs, bk.Profile)
-		}
-	}
-	b.ReportAllocs()
-	i := 0
-	for b.Loop() {
-		_ = Encode(reqs[i%len(reqs)])
-		i++
-	}
-}
+func BenchmarkEncodeRequestProfile(b *testing.B) { benchmarkEncodeProfiles(b, true) }
 
 // BenchmarkEncodeMinuteProfile guards the large profiles.
-func BenchmarkEncodeMinuteProfile(b *testing.B) {
-	var mins []*Profile
+func BenchmarkEncodeMinuteProfile(b *testing.B) { benchmarkEncodeProfiles(b, false) }
+
+// benchmarkEncodeProfiles encodes, one per op, the WordPress workload's
+// request profiles (requests) or its minute profiles.
+func benchmarkEncodeProfiles(b *testing.B, requests bool) {
+	var profiles []*Profile
 	for _, bk := range wpBuckets(newWPWorkload(1, 12000), 12000, AggregatorOptions{}) {
-		if !bk.IsTrace() {
-			mins = append(mins, bk.Profile)
+		if bk.IsTrace() == requests {
+			profiles = append(profiles, bk.Profile)
 		}
 	}
 	b.ReportAllocs()
 	i := 0
 	for b.Loop() {
-		_ = Encode(mins[i%len(mins)])
+		_ = Encode(profiles[i%len(profiles)])
 		i++
 	}
 }
