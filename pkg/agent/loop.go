@@ -12,8 +12,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/cilium/ebpf/ringbuf"
-
 	"github.com/tusk-php/tusk/pkg/assemble"
 )
 
@@ -99,10 +97,9 @@ func newEventLoop(a *Agent) *eventLoop {
 // run reads events until ctx ends. A read deadline wakes it to flush when
 // PHP is idle; under load it flushes between events.
 func (l *eventLoop) run(ctx context.Context) {
-	var rec ringbuf.Record
 	l.tick(time.Now())
 	for n := uint(0); ; n++ {
-		ev, err := l.a.tracer.ReadEvent(&rec)
+		ev, err := l.a.tracer.ReadEvent()
 		switch {
 		case err == nil:
 			if l.idle {
@@ -111,14 +108,13 @@ func (l *eventLoop) run(ctx context.Context) {
 			l.asm.Add(ev, l.now)
 			l.events.Add(1)
 		case errors.Is(err, os.ErrDeadlineExceeded):
-			// The flush is due even if the clock says it is a little early:
-			// epoll's timeout is whole milliseconds, rounded down, so the
-			// deadline fires up to 1 ms before nextFlush. Waiting for the
-			// clock instead spun on zero-timeout polls for that last
-			// millisecond of every 50: 2.5% of a CPU with PHP idle.
+			// The flush is due: the deadline was nextFlush. (When the reader
+			// waited in epoll_wait, whose timeout is whole milliseconds, it
+			// fired up to 1 ms early, and waiting for the clock instead spun
+			// on zero-timeout polls: 2.5% of a CPU with PHP idle.)
 			l.tick(time.Now())
 			n = 0 // and check ctx below
-		case errors.Is(err, ringbuf.ErrClosed):
+		case errors.Is(err, os.ErrClosed):
 			return
 		default:
 			l.decodeErrors.Add(1)
@@ -247,12 +243,11 @@ func (l *eventLoop) processGone(pid uint32) {
 // drain reads what is left in the ring buffer once the probes are detached
 // and emits every open request. Called after run returned.
 func (l *eventLoop) drain() {
-	var rec ringbuf.Record
 	l.a.tracer.SetReadDeadline(time.Now())
 	for {
-		ev, err := l.a.tracer.ReadEvent(&rec)
+		ev, err := l.a.tracer.ReadEvent()
 		if err != nil {
-			if errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, ringbuf.ErrClosed) {
+			if errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, os.ErrClosed) {
 				break
 			}
 			continue

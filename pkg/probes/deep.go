@@ -57,7 +57,7 @@ func (t *Tracer) loadDeep() error {
 	if err != nil {
 		return err
 	}
-	spec.Maps[functionMapEvents].MaxEntries = uint32(t.ring) // must match the map it is replaced by
+	spec.Maps[functionMapEvents].MaxEntries = uint32(t.ringSize) // must match the map it is replaced by
 	var objs functionObjects
 	if err := loadShared(spec, &objs, t.sharedMaps(), "function"); err != nil {
 		return err

@@ -13,7 +13,6 @@ import (
 	"unicode/utf8"
 	"unsafe"
 
-	"github.com/cilium/ebpf/ringbuf"
 	"golang.org/x/sys/unix"
 
 	"github.com/tusk-php/tusk/pkg/assemble"
@@ -409,7 +408,6 @@ func clipForLog(s string) string {
 func readOwnEvents(t *testing.T, tr *Tracer, done <-chan error, each func(events.Event)) {
 	t.Helper()
 	guard := time.Now().Add(30 * time.Second)
-	var rec ringbuf.Record
 	var spinErr error
 	spinning := true
 	for {
@@ -424,7 +422,7 @@ func readOwnEvents(t *testing.T, tr *Tracer, done <-chan error, each func(events
 			}
 		}
 		tr.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
-		ev, err := tr.ReadEvent(&rec)
+		ev, err := tr.ReadEvent()
 		if errors.Is(err, os.ErrDeadlineExceeded) {
 			if !spinning {
 				break

@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/cilium/ebpf"
-	"github.com/cilium/ebpf/ringbuf"
 
 	"github.com/tusk-php/tusk/pkg/events"
 	"github.com/tusk-php/tusk/pkg/iohooks"
@@ -304,11 +303,10 @@ func checkIOEvents(t *testing.T, tr *Tracer, want map[string]string, url string)
 		t.Fatalf("php: %v\n%s", err, out)
 	}
 	got := map[string][]*events.IO{}
-	var rec ringbuf.Record
 	deadline := time.Now().Add(3 * time.Second)
 	for time.Now().Before(deadline) {
 		tr.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
-		ev, err := tr.ReadEvent(&rec)
+		ev, err := tr.ReadEvent()
 		if errors.Is(err, os.ErrDeadlineExceeded) {
 			break
 		}

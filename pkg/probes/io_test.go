@@ -14,8 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cilium/ebpf/ringbuf"
-
 	"github.com/tusk-php/tusk/pkg/events"
 	"github.com/tusk-php/tusk/pkg/iohooks"
 	"github.com/tusk-php/tusk/pkg/phpbin"
@@ -100,14 +98,13 @@ func TestIOHookAndSamplerOnRealPHP(t *testing.T) {
 		t.Fatalf("php: %v\n%s", err, out)
 	}
 
-	var rec ringbuf.Record
 	symbols := map[[2]uint64]*events.Symbol{}
 	var ios []*events.IO
 	var samples []*events.Sample
 	deadline := time.Now().Add(3 * time.Second)
 	for time.Now().Before(deadline) {
 		tr.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
-		ev, err := tr.ReadEvent(&rec)
+		ev, err := tr.ReadEvent()
 		if errors.Is(err, os.ErrDeadlineExceeded) {
 			break
 		}

@@ -9,8 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cilium/ebpf/ringbuf"
-
 	"github.com/tusk-php/tusk/pkg/events"
 	"github.com/tusk-php/tusk/pkg/phpbin"
 )
@@ -20,13 +18,12 @@ const phpCLI = "/usr/bin/php8.2"
 // readUntilEnd collects events until a request end or the deadline.
 func readUntilEnd(t *testing.T, tr *Tracer) []events.Event {
 	t.Helper()
-	var rec ringbuf.Record
 	var out []events.Event
 	giveUp := time.Now().Add(5 * time.Second)
 	for time.Now().Before(giveUp) {
 		// Events below the wake-up threshold are read on a deadline.
 		tr.SetReadDeadline(time.Now().Add(20 * time.Millisecond))
-		ev, err := tr.ReadEvent(&rec)
+		ev, err := tr.ReadEvent()
 		if errors.Is(err, os.ErrDeadlineExceeded) {
 			continue
 		}

@@ -11,7 +11,6 @@ import (
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/features"
-	"github.com/cilium/ebpf/ringbuf"
 	"github.com/cilium/ebpf/rlimit"
 
 	"github.com/tusk-php/tusk/pkg/events"
@@ -40,9 +39,9 @@ const maxDeepDepth = 128
 
 // Tracer owns the loaded BPF objects.
 type Tracer struct {
-	objs   requestObjects
-	reader *ringbuf.Reader
-	ring   int
+	objs     requestObjects
+	ring     *eventRing
+	ringSize int
 
 	io      ioObjects      // I/O hooks, always loaded
 	sampler samplerObjects // the stack sampler, always loaded
@@ -94,7 +93,7 @@ func Load(opts Options) (*Tracer, error) {
 	spec.Maps[requestMapEvents].MaxEntries = uint32(opts.RingBytes)
 
 	t := &Tracer{
-		ring:     opts.RingBytes,
+		ringSize: opts.RingBytes,
 		sites:    slotTable{what: "USDT site", max: maxSites},
 		binaries: slotTable{what: "PHP binary", max: maxBinaries},
 		ioSites:  map[ioKey]*ioSite{},
@@ -119,7 +118,7 @@ func Load(opts Options) (*Tracer, error) {
 		t.closeObjects()
 		return nil, err
 	}
-	t.reader, err = ringbuf.NewReader(t.objs.Events)
+	t.ring, err = openRing(t.objs.Events, opts.RingBytes)
 	if err != nil {
 		t.closeObjects()
 		return nil, fmt.Errorf("open ring buffer: %w", err)
@@ -169,22 +168,25 @@ func (t *Tracer) SetDeepSettings(threshold time.Duration, maxDepth int) error {
 }
 
 // RingBytes is the ring buffer's size.
-func (t *Tracer) RingBytes() int { return t.ring }
+func (t *Tracer) RingBytes() int { return t.ringSize }
 
 // ReadEvent blocks until the next event. Events are queued without waking
 // the reader until an eighth of the ring is full, so callers set a read
 // deadline (SetReadDeadline) to pick up the rest. After Close it returns an
-// error matching ringbuf.ErrClosed. A record that cannot be decoded is returned as
-// an error; the caller counts it and goes on.
-func (t *Tracer) ReadEvent(rec *ringbuf.Record) (events.Event, error) {
-	if err := t.reader.ReadInto(rec); err != nil {
-		return nil, err
+// error matching os.ErrClosed. A record that cannot be decoded is returned
+// as an error; the caller counts it and goes on. Not for concurrent use.
+func (t *Tracer) ReadEvent() (ev events.Event, err error) {
+	if rerr := t.ring.Read(func(rec []byte) { ev, err = t.decodeEvent(rec) }); rerr != nil {
+		return nil, rerr
 	}
-	return t.decodeEvent(rec.RawSample)
+	return ev, err
 }
 
 // SetReadDeadline makes a blocked ReadEvent return os.ErrDeadlineExceeded.
-func (t *Tracer) SetReadDeadline(d time.Time) { t.reader.SetDeadline(d) }
+func (t *Tracer) SetReadDeadline(d time.Time) {
+	// Only a closed ring refuses a deadline, and its ReadEvent says so.
+	_ = t.ring.SetDeadline(d)
+}
 
 // LostPerCPU reads how many events each CPU's programs could not put in
 // the ring buffer.
@@ -213,8 +215,8 @@ func (t *Tracer) Close() error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	var errs []error
-	if t.reader != nil {
-		errs = append(errs, t.reader.Close())
+	if t.ring != nil {
+		errs = append(errs, t.ring.Close())
 	}
 	if t.deep != nil {
 		errs = append(errs, t.deep.Close())
@@ -253,7 +255,7 @@ func (t *Tracer) loadAlwaysOn() error {
 	if err != nil {
 		return err
 	}
-	ioSpec.Maps[ioMapEvents].MaxEntries = uint32(t.ring)
+	ioSpec.Maps[ioMapEvents].MaxEntries = uint32(t.ringSize)
 	if err := t.loadIO(ioSpec); err != nil {
 		return err
 	}
@@ -261,7 +263,7 @@ func (t *Tracer) loadAlwaysOn() error {
 	if err != nil {
 		return err
 	}
-	samplerSpec.Maps[samplerMapEvents].MaxEntries = uint32(t.ring)
+	samplerSpec.Maps[samplerMapEvents].MaxEntries = uint32(t.ringSize)
 	if err := loadShared(samplerSpec, &t.sampler, t.sharedMaps(), "stack sampler"); err != nil {
 		t.io.Close()
 		return err
