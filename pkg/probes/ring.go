@@ -122,6 +122,13 @@ func (r *eventRing) next() (rec []byte, after uint64, err error) {
 		}
 		n := uint64(hdr &^ (ringBusyBit | ringDiscardBit))
 		after := pos + (ringHeaderSize+n+7)&^7
+		if n > r.mask+1-ringHeaderSize {
+			// The kernel never writes this. What is queued is given up (the
+			// consumer must not pass the producer), so that one bad header
+			// cannot stop the reader or slice past the mapping.
+			r.pos.Store(r.head.Load())
+			return nil, 0, fmt.Errorf("ring buffer record of %d bytes in a ring of %d", n, r.mask+1)
+		}
 		if hdr&ringDiscardBit == 0 {
 			start := off + ringHeaderSize
 			return r.data[start : start+n : start+n], after, nil

@@ -126,3 +126,16 @@ func TestRingRecordIsBoundedToItsLength(t *testing.T) {
 		t.Errorf("record len %d cap %d, want 3 and 3", len(rec), cap(rec))
 	}
 }
+
+func TestRingSkipsARecordLongerThanTheRing(t *testing.T) {
+	f := newFakeRing(64)
+	r := f.ring()
+	binary.LittleEndian.PutUint32(f.buf, 1000) // a header no kernel writes
+	f.pro.Store(64)
+	if _, _, err := r.next(); err == nil || errors.Is(err, errRingEmpty) {
+		t.Fatalf("next = %v, want an error for the oversized record", err)
+	}
+	if c, p := f.cons.Load(), f.pro.Load(); c != p {
+		t.Errorf("consumer at %d, producer at %d: the reader would stop on the record, or pass the producer", c, p)
+	}
+}
