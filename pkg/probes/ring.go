@@ -6,6 +6,7 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 	"unsafe"
 
@@ -36,22 +37,16 @@ import (
 type eventRing struct {
 	// mu keeps Close from unmapping the ring under a read.
 	mu      sync.Mutex
-	closed  bool
 	closing atomic.Bool // set before the file is closed, for Read to tell why its wait ended
 
-	file *os.File       // a duplicate of the map's fd, in the network poller
-	conn syscallRawConn // file's, for waiting
-	cons []byte         // the consumer page
-	prod []byte         // the producer page and the data, twice
-	data []byte         // prod's data: 2 × size bytes
-	mask uint64         // size - 1
-	pos  *atomic.Uint64 // consumer position (in cons)
-	head *atomic.Uint64 // producer position (in prod)
-}
-
-// syscallRawConn is the part of syscall.RawConn the ring uses.
-type syscallRawConn interface {
-	Read(f func(fd uintptr) (done bool)) error
+	file *os.File        // a duplicate of the map's fd, in the network poller
+	conn syscall.RawConn // file's, for waiting
+	cons []byte          // the consumer page
+	prod []byte          // the producer page and the data, twice
+	data []byte          // prod's data: 2 × size bytes
+	mask uint64          // size - 1
+	pos  *atomic.Uint64  // consumer position (in cons)
+	head *atomic.Uint64  // producer position (in prod)
 }
 
 const (
@@ -154,7 +149,7 @@ func (r *eventRing) SetDeadline(t time.Time) error { return r.file.SetReadDeadli
 func (r *eventRing) Read(decode func(rec []byte)) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.closed || r.closing.Load() {
+	if r.closing.Load() {
 		return os.ErrClosed
 	}
 	rec, after, err := r.next()
@@ -180,31 +175,16 @@ func (r *eventRing) Read(decode func(rec []byte)) error {
 	return nil
 }
 
-// Available is how many bytes of records wait in the ring.
-func (r *eventRing) Available() int {
-	return int(r.head.Load() - r.pos.Load())
-}
-
 // Close ends a Read waiting on another goroutine, then unmaps the ring.
 func (r *eventRing) Close() error {
 	r.closing.Store(true)
 	ferr := r.file.Close() // wakes a waiting Read, which then returns
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.closed {
-		return nil
+	if r.prod == nil {
+		return nil // closed before
 	}
-	r.closed = true
-	errs := []error{ferr}
-	if r.prod != nil {
-		errs = append(errs, unix.Munmap(r.prod))
-	}
-	if r.cons != nil {
-		errs = append(errs, unix.Munmap(r.cons))
-	}
+	err := errors.Join(ferr, unix.Munmap(r.prod), unix.Munmap(r.cons))
 	r.prod, r.cons, r.data = nil, nil, nil
-	if errors.Is(ferr, os.ErrClosed) {
-		errs[0] = nil
-	}
-	return errors.Join(errs...)
+	return err
 }
