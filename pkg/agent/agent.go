@@ -59,6 +59,8 @@ type Agent struct {
 	kube *kubeAttribution
 	// caps is what dropCapabilities did; nil before Run.
 	caps *agentapi.Capabilities
+	// nice raises deep-mode processes' nice values and puts them back.
+	nice *niceKeeper
 
 	spansStored atomic.Uint64
 
@@ -102,6 +104,7 @@ func New(cfg Config, log *slog.Logger) (*Agent, error) {
 		byIndex:   map[uint32]*binaryState{},
 		grants:    map[string]*grant{},
 	}
+	a.nice = newNiceKeeper(cfg.DB+".reniced.json", a.procRoot, log)
 	// Cheap checks first, so that a wrong PID or missing privileges give
 	// one clear message before anything is created.
 	if len(cfg.PIDs) > 0 {
@@ -179,6 +182,8 @@ func (a *Agent) Run(ctx context.Context) error {
 		}
 		ln, scheme = tls.NewListener(ln, certs.tlsConfig()), "https"
 	}
+	// An agent killed while deep mode was on left its workers reniced.
+	a.nice.recover()
 	// BPF objects loaded, store open, API listening: from here on only
 	// what attaching to more PHP processes needs.
 	a.dropCapabilities()
@@ -260,6 +265,7 @@ func (a *Agent) close() {
 	for _, g := range a.grants {
 		_ = probes.CloseDeep(g.takeAll())
 	}
+	a.nice.restoreAll()
 	if a.sampler != nil {
 		a.sampler.Close()
 	}

@@ -133,6 +133,7 @@ func (a *Agent) applyChange(c discover.Change) {
 				detach = append(detach, d)
 			}
 		}
+		a.nice.forget(p.PID)
 		a.loop.processGone(uint32(p.PID))
 	}
 	// The whole table first: attachBinary reads a new binary's function

@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"time"
@@ -22,6 +23,8 @@ type grant struct {
 	maxDepth  int
 	expires   time.Time
 	attached  map[int]*probes.DeepProbes
+	nice      int    // nice value of its processes while it is on, 0: unchanged
+	niceErr   string // the first reason a process of it kept its priority
 }
 
 // wants tells whether process p should have this grant's probes.
@@ -52,16 +55,18 @@ func (g *grant) takeAll() []*probes.DeepProbes {
 }
 
 func (g *grant) api() agentapi.DeepMode {
-	pids := make([]int, 0, len(g.attached))
-	for pid := range g.attached {
-		pids = append(pids, pid)
-	}
+	pids := g.attachedPIDs()
 	slices.Sort(pids)
 	return agentapi.DeepMode{
 		ID: g.id, Pool: g.pool, PIDs: slices.Clone(g.pids),
 		Threshold: agentapi.Duration(g.threshold), MaxDepth: g.maxDepth,
-		ExpiresAt: g.expires, AttachedPIDs: pids,
+		ExpiresAt: g.expires, AttachedPIDs: pids, Nice: g.nice, NiceError: g.niceErr,
 	}
+}
+
+// attachedPIDs lists the processes the grant's probes are on.
+func (g *grant) attachedPIDs() []int {
+	return slices.Collect(maps.Keys(g.attached))
 }
 
 // badRequest marks a validation error for the API (400).
@@ -88,7 +93,16 @@ func (a *Agent) EnableDeepMode(_ context.Context, req agentapi.DeepModeRequest) 
 	if dur == 0 {
 		dur = agentapi.DefaultDeepFor
 	}
+	nice := 0
 	switch {
+	case req.Nice != nil:
+		nice = *req.Nice
+	case len(req.PIDs) > 0:
+		nice = agentapi.DefaultDeepNice
+	}
+	switch {
+	case nice < 0 || nice > 19:
+		return nil, badRequest("nice %d is out of range 0..19", nice)
 	case threshold < 0:
 		return nil, badRequest("threshold %s is negative", threshold)
 	case maxDepth < 1 || maxDepth > 128:
@@ -97,7 +111,7 @@ func (a *Agent) EnableDeepMode(_ context.Context, req agentapi.DeepModeRequest) 
 		return nil, badRequest("for %s is out of range (0, %s]", dur, agentapi.MaxDeepModeFor)
 	}
 
-	g, targets, err := a.grantFor(req, threshold, maxDepth, dur)
+	g, targets, err := a.grantFor(req, threshold, maxDepth, dur, nice)
 	if err != nil {
 		return nil, err
 	}
@@ -114,6 +128,7 @@ func (a *Agent) EnableDeepMode(_ context.Context, req agentapi.DeepModeRequest) 
 		_ = a.applyDeepSettings()
 		return nil, fmt.Errorf("deep mode could not attach to any process: %v", errs)
 	}
+	a.renice(g.attachedPIDs()...) // an updated grant may ask for another value
 	a.log.Info("deep mode on", "id", g.id, "pool", g.pool, "pids", g.api().AttachedPIDs, "threshold", threshold, "until", g.expires.Format(time.RFC3339))
 	out := g.api()
 	return &out, nil
@@ -121,7 +136,7 @@ func (a *Agent) EnableDeepMode(_ context.Context, req agentapi.DeepModeRequest) 
 
 // grantFor creates or updates the grant a request names and returns it with
 // the processes to attach to.
-func (a *Agent) grantFor(req agentapi.DeepModeRequest, threshold time.Duration, maxDepth int, dur time.Duration) (*grant, []discover.Process, error) {
+func (a *Agent) grantFor(req agentapi.DeepModeRequest, threshold time.Duration, maxDepth int, dur time.Duration, nice int) (*grant, []discover.Process, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	targets, err := a.deepTargets(req)
@@ -134,7 +149,7 @@ func (a *Agent) grantFor(req agentapi.DeepModeRequest, threshold time.Duration, 
 		g = &grant{id: "deep-" + strconv.Itoa(a.nextGrant), pool: req.Pool, pids: slices.Clone(req.PIDs), attached: map[int]*probes.DeepProbes{}}
 		a.grants[g.id] = g
 	}
-	g.threshold, g.maxDepth, g.expires = threshold, maxDepth, time.Now().Add(dur)
+	g.threshold, g.maxDepth, g.expires, g.nice, g.niceErr = threshold, maxDepth, time.Now().Add(dur), nice, ""
 	if err := a.applyDeepSettings(); err != nil {
 		return nil, nil, err
 	}
@@ -202,6 +217,7 @@ func (a *Agent) attachDeep(g *grant, p discover.Process) error {
 	keep := running && now.StartTime == p.StartTime && a.grants[g.id] == g && g.attached[p.PID] == nil
 	if keep {
 		g.attached[p.PID] = d
+		a.renice(p.PID)
 	}
 	a.mu.Unlock()
 	if !keep {
@@ -253,8 +269,10 @@ func (a *Agent) DisableDeepMode(_ context.Context, id string) error {
 		a.mu.Unlock()
 		return fmt.Errorf("%w: no deep mode %q", agentapi.ErrNotFound, id)
 	}
+	pids := g.attachedPIDs()
 	detach := g.takeAll()
 	delete(a.grants, id)
+	a.renice(pids...)
 	err := a.applyDeepSettings()
 	a.mu.Unlock()
 	_ = probes.CloseDeep(detach)
@@ -287,8 +305,10 @@ func (a *Agent) expireGrants(now time.Time) []*probes.DeepProbes {
 		if now.Before(g.expires) {
 			continue
 		}
+		pids := g.attachedPIDs()
 		detach = append(detach, g.takeAll()...)
 		delete(a.grants, id)
+		a.renice(pids...)
 		a.log.Info("deep mode expired", "id", id)
 	}
 	if len(detach) > 0 {
@@ -308,4 +328,34 @@ func (a *Agent) poolNames() []string {
 	}
 	slices.Sort(names)
 	return names
+}
+
+// renice runs each process at the highest nice value its grants ask for,
+// or puts back what it had when none asks. Called with a.mu.
+func (a *Agent) renice(pids ...int) {
+	for _, pid := range pids {
+		p, running := a.processes[pid]
+		if !running {
+			a.nice.forget(pid)
+			continue
+		}
+		nice := 0
+		var asking []*grant
+		for _, g := range a.grants {
+			if g.attached[pid] != nil && g.nice > 0 {
+				nice = max(nice, g.nice)
+				asking = append(asking, g)
+			}
+		}
+		err := a.nice.apply(p, nice)
+		if err == nil {
+			continue
+		}
+		a.log.Warn("deep mode: the process keeps its CPU priority", "pid", pid, "error", err)
+		for _, g := range asking {
+			if g.niceErr == "" {
+				g.niceErr = err.Error()
+			}
+		}
+	}
 }

@@ -31,6 +31,9 @@ var keptCapabilities = privdrop.Of(
 	// files are that user's, mode 0600. Read-only; only when the agent had
 	// it (root), the DaemonSet does not add it.
 	unix.CAP_DAC_READ_SEARCH,
+	// Raising the nice value of a worker deep mode is on (another user's
+	// process) and putting it back after (nice.go).
+	unix.CAP_SYS_NICE,
 )
 
 // dropCapabilities gives up every capability but keptCapabilities, on every

@@ -214,6 +214,12 @@ type DeepModeRequest struct {
 	Threshold Duration `json:"threshold,omitempty"` // default 1ms
 	For       Duration `json:"for,omitempty"`       // default 10m, at most MaxDeepModeFor
 	MaxDepth  int      `json:"maxDepth,omitempty"`  // default 64
+	// Nice is the nice value (0–19) the processes run at while deep mode is
+	// on, so that their extra CPU comes out of what other processes leave;
+	// a process already at that value or above keeps its own. Default
+	// DefaultDeepNice for chosen PIDs (their pool-mates keep their
+	// priority), 0 (unchanged) for a pool.
+	Nice *int `json:"nice,omitempty"`
 }
 
 // Limits and defaults of deep mode.
@@ -222,6 +228,7 @@ const (
 	DefaultDeepFor       = 10 * time.Minute
 	MaxDeepModeFor       = 24 * time.Hour
 	DefaultDeepMaxDepth  = 64
+	DefaultDeepNice      = 19
 )
 
 // DeepMode is an active deep-mode grant.
@@ -234,4 +241,8 @@ type DeepMode struct {
 	ExpiresAt time.Time `json:"expiresAt"`
 	// AttachedPIDs are the processes whose function probes are attached now.
 	AttachedPIDs []int `json:"attachedPids"`
+	// Nice is the nice value they run at while deep mode is on (0: left
+	// as it was); NiceError says why it could not be set where it was not.
+	Nice      int    `json:"nice"`
+	NiceError string `json:"niceError,omitempty"`
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -183,12 +184,24 @@ func printDeepModes(w io.Writer, modes []agentapi.DeepMode) {
 	}
 	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "DEEP MODE\tPOOL\tPIDS\tTHRESHOLD\tDEPTH\tEXPIRES")
+	fmt.Fprintln(tw, "DEEP MODE\tPOOL\tPIDS\tTHRESHOLD\tDEPTH\tNICE\tEXPIRES")
 	for _, d := range modes {
-		fmt.Fprintf(tw, "%s\t%s\t%v\t%s\t%d\t%s (in %s)\n", d.ID, orDash(d.Pool), d.AttachedPIDs, d.Threshold, d.MaxDepth,
-			d.ExpiresAt.Format(time.TimeOnly), time.Until(d.ExpiresAt).Round(time.Second))
+		nice := "-"
+		switch {
+		case d.NiceError != "":
+			nice = "not set (below)"
+		case d.Nice > 0:
+			nice = strconv.Itoa(d.Nice)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%v\t%s\t%d\t%s\t%s (in %s)\n", d.ID, orDash(d.Pool), d.AttachedPIDs, d.Threshold, d.MaxDepth,
+			nice, d.ExpiresAt.Format(time.TimeOnly), time.Until(d.ExpiresAt).Round(time.Second))
 	}
 	tw.Flush()
+	for _, d := range modes {
+		if d.NiceError != "" {
+			fmt.Fprintf(w, "%s: nice %d not set: %s\n", d.ID, d.Nice, d.NiceError)
+		}
+	}
 }
 
 func orDash(s string) string {

@@ -23,10 +23,14 @@ func deep(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		threshold := fs.Duration("threshold", agentapi.DefaultDeepThreshold, "report calls at least this long")
 		dur := fs.Duration("for", agentapi.DefaultDeepFor, "turn deep mode off after this long")
 		depth := fs.Int("max-depth", agentapi.DefaultDeepMaxDepth, "deepest call level reported")
+		nice := fs.Int("nice", -1, fmt.Sprintf("nice value (0–19) the processes run at while deep mode is on (default %d with --pid, unchanged with --pool)", agentapi.DefaultDeepNice))
 		if err := parse(fs, args); err != nil {
 			return err
 		}
 		req := agentapi.DeepModeRequest{Pool: *pool, Threshold: agentapi.Duration(*threshold), For: agentapi.Duration(*dur), MaxDepth: *depth}
+		if *nice >= 0 {
+			req.Nice = nice
+		}
 		if *pids != "" {
 			list, err := parsePIDs(*pids)
 			if err != nil {
@@ -45,7 +49,10 @@ func deep(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "deep mode %s on for PIDs %v (calls ≥ %s) until %s\n", d.ID, d.AttachedPIDs, d.Threshold, d.ExpiresAt.Format("15:04:05"))
+		fmt.Fprintf(stdout, "deep mode %s on for PIDs %v (calls ≥ %s%s) until %s\n", d.ID, d.AttachedPIDs, d.Threshold, niceNote(*d), d.ExpiresAt.Format("15:04:05"))
+		if d.NiceError != "" {
+			fmt.Fprintf(stderr, "warning: %s\n", d.NiceError)
+		}
 		return nil
 	case "disable":
 		if err := parse(fs, args); err != nil {
@@ -79,4 +86,12 @@ func deep(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return nil
 	}
 	return usagef("unknown deep subcommand %q: want enable, disable or list", sub)
+}
+
+// niceNote says how deep mode's processes are reniced, for its one line.
+func niceNote(d agentapi.DeepMode) string {
+	if d.Nice == 0 || d.NiceError != "" {
+		return ""
+	}
+	return fmt.Sprintf(", at nice %d", d.Nice)
 }

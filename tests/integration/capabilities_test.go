@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -28,6 +29,7 @@ var capNumbers = map[string]uint{
 	"BPF": unix.CAP_BPF, "PERFMON": unix.CAP_PERFMON, "SYS_ADMIN": unix.CAP_SYS_ADMIN, "SYS_PTRACE": unix.CAP_SYS_PTRACE,
 	"SYS_RESOURCE": unix.CAP_SYS_RESOURCE, "DAC_READ_SEARCH": unix.CAP_DAC_READ_SEARCH, "DAC_OVERRIDE": unix.CAP_DAC_OVERRIDE,
 	"CHECKPOINT_RESTORE": unix.CAP_CHECKPOINT_RESTORE, "NET_ADMIN": unix.CAP_NET_ADMIN, "IPC_LOCK": unix.CAP_IPC_LOCK,
+	"SYS_NICE": unix.CAP_SYS_NICE,
 }
 
 // daemonSetCapabilities reads the capabilities the agent's container adds
@@ -172,6 +174,20 @@ func TestAgentWorksWithTheDaemonSetCapabilities(t *testing.T) {
 	if deep == nil || !hasSpan(deep, "{main}") {
 		t.Fatalf("no function spans in deep mode: %+v", deep)
 	}
+	if err := a.client.DisableDeepMode(t.Context(), d.ID); err != nil {
+		t.Fatal(err)
+	}
+	worker := d.AttachedPIDs[0]
+	one := enableDeep(t, a, agentapi.DeepModeRequest{PIDs: []int{worker}, For: agentapi.Duration(time.Minute)})
+	if one.NiceError != "" || niceOf(t, worker) != agentapi.DefaultDeepNice {
+		t.Fatalf("deep mode on PID %d: worker at nice %d, error %q", worker, niceOf(t, worker), one.NiceError)
+	}
+	if err := a.client.DisableDeepMode(t.Context(), one.ID); err != nil {
+		t.Fatal(err)
+	}
+	if got := niceOf(t, worker); got != 0 {
+		t.Fatalf("deep mode off: worker left at nice %d", got)
+	}
 	t.Logf("with %v only (CapEff %#x): request, I/O (%d hooks), sampler (%d samples), deep mode all work; no BTF, tracefs or debugfs",
 		caps, capMask(t, caps), len(b.IOHooks), fg.Total)
 }
@@ -234,4 +250,30 @@ func capOutcome(t *testing.T, a *agentProc, s *stack.Stack) string {
 	}
 	_ = a.cmd.Process.Signal(syscall.SIGTERM)
 	return "nothing traced within 15s"
+}
+
+// Without CAP_SYS_NICE deep mode on a worker still works; the worker keeps
+// its priority and the grant says why, once.
+func TestDeepModeWithoutCapSysNice(t *testing.T) {
+	var caps []string
+	for _, c := range daemonSetCapabilities(t) {
+		if c != "SYS_NICE" {
+			caps = append(caps, c)
+		}
+	}
+	s := startFixture(t, stack.StackOptions{FPMEnv: []string{"USE_ZEND_DTRACE=1"}, Workers: 2})
+	a := launchAgentWithCaps(t, tempDir(t, "tusk-caps-"), caps, "--pid", fmt.Sprint(s.FPM.MasterPID))
+	a.waitTracing(t, s)
+	worker := s.FPM.WorkerPIDs(s.Pool)[0]
+	d := enableDeep(t, a, agentapi.DeepModeRequest{PIDs: []int{worker}, For: agentapi.Duration(time.Minute)})
+	if !slices.Equal(d.AttachedPIDs, []int{worker}) {
+		t.Fatalf("deep mode attached to %v, want [%d]", d.AttachedPIDs, worker)
+	}
+	if !strings.Contains(d.NiceError, "needs CAP_SYS_NICE") || niceOf(t, worker) != 0 {
+		t.Fatalf("without CAP_SYS_NICE: worker at nice %d, error %q", niceOf(t, worker), d.NiceError)
+	}
+	if _, err := os.Stat(filepath.Join(a.dir, "traces.db.reniced.json")); !os.IsNotExist(err) {
+		t.Fatalf("a record of a renice that did not happen: %v", err)
+	}
+	t.Logf("with %v: deep mode on PID %d, %q", caps, worker, d.NiceError)
 }

@@ -3,8 +3,12 @@
 package integration
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -214,5 +218,90 @@ func TestDeepModeRefusedWithoutUSEZENDDTRACE(t *testing.T) {
 	_, err = a.client.EnableDeepMode(context.Background(), agentapi.DeepModeRequest{Pool: "no-such-pool"})
 	if !errors.Is(err, agentapi.ErrBadRequest) || !strings.Contains(err.Error(), s.Pool) {
 		t.Fatalf("unknown pool: want a 400 listing the pools, got %v", err)
+	}
+}
+
+// niceOf is a process's nice value, field 19 of /proc/<pid>/stat.
+func niceOf(t *testing.T, pid int) int {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The fields after the command name, which ends at the last ')'.
+	fields := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+	n, err := strconv.Atoi(fields[16]) // field 19: state is field 3
+	if err != nil {
+		t.Fatalf("/proc/%d/stat: %v", pid, err)
+	}
+	return n
+}
+
+// Deep mode on one worker runs it at nice 19 so that its extra CPU comes
+// out of what its pool-mates leave; turned off, or after a crashed agent
+// restarts, the worker gets its old value back.
+func TestDeepModeOnOneWorkerLowersItsPriority(t *testing.T) {
+	s := dtraceStack(t, 2)
+	a := startAgent(t, s)
+	workers := s.FPM.WorkerPIDs(s.Pool)
+	deep, other := workers[0], workers[1]
+	if niceOf(t, deep) != 0 || niceOf(t, other) != 0 {
+		t.Fatalf("workers start at nice %d and %d, want 0", niceOf(t, deep), niceOf(t, other))
+	}
+
+	if _, err := a.client.EnableDeepMode(context.Background(), agentapi.DeepModeRequest{PIDs: []int{deep}, Nice: new(20)}); !errors.Is(err, agentapi.ErrBadRequest) {
+		t.Fatalf("nice 20: err %v, want a bad request", err)
+	}
+	d := enableDeep(t, a, agentapi.DeepModeRequest{PIDs: []int{deep}, For: agentapi.Duration(time.Minute)})
+	if d.Nice != agentapi.DefaultDeepNice || d.NiceError != "" {
+		t.Fatalf("deep mode on one PID: nice %d, error %q; want %d", d.Nice, d.NiceError, agentapi.DefaultDeepNice)
+	}
+	if got := niceOf(t, deep); got != 19 {
+		t.Fatalf("the deep worker runs at nice %d, want 19", got)
+	}
+	if got := niceOf(t, other); got != 0 {
+		t.Fatalf("the other worker runs at nice %d, want 0", got)
+	}
+	for i := 0; i < 4; i++ { // both workers serve; none fails
+		if code, _ := get(t, s, "/status.php?code=200"); code != 200 {
+			t.Fatalf("status %d", code)
+		}
+	}
+	if err := a.client.DisableDeepMode(context.Background(), d.ID); err != nil {
+		t.Fatal(err)
+	}
+	if got := niceOf(t, deep); got != 0 {
+		t.Fatalf("after deep mode: nice %d, want 0 back", got)
+	}
+
+	// A pool keeps its priority unless asked; asked, every worker gets it.
+	p := enableDeep(t, a, agentapi.DeepModeRequest{Pool: s.Pool, For: agentapi.Duration(time.Minute)})
+	if p.Nice != 0 || niceOf(t, deep) != 0 || niceOf(t, other) != 0 {
+		t.Fatalf("deep mode on the pool: nice %d, workers at %d and %d; want all 0", p.Nice, niceOf(t, deep), niceOf(t, other))
+	}
+	p = enableDeep(t, a, agentapi.DeepModeRequest{Pool: s.Pool, For: agentapi.Duration(time.Minute), Nice: new(5)})
+	if p.Nice != 5 || niceOf(t, deep) != 5 || niceOf(t, other) != 5 {
+		t.Fatalf("deep mode on the pool at nice 5: nice %d, workers at %d and %d", p.Nice, niceOf(t, deep), niceOf(t, other))
+	}
+	if err := a.client.DisableDeepMode(context.Background(), p.ID); err != nil {
+		t.Fatal(err)
+	}
+
+	// Killed with deep mode on, the agent cannot put the value back; the
+	// next one does, from the record next to the store.
+	enableDeep(t, a, agentapi.DeepModeRequest{PIDs: []int{deep}, For: agentapi.Duration(time.Minute)})
+	a.cmd.Process.Kill()
+	<-a.done
+	a.done <- nil
+	if got := niceOf(t, deep); got != 19 {
+		t.Fatalf("after kill -9: nice %d, want still 19", got)
+	}
+	b := launchAgent(t, a.dir, "--pid", fmt.Sprint(s.FPM.MasterPID))
+	b.waitTracing(t, s)
+	if got := niceOf(t, deep); got != 0 {
+		t.Fatalf("the restarted agent left the worker at nice %d, want 0 back", got)
+	}
+	if !strings.Contains(b.log.String(), "put back the nice value a previous agent raised") {
+		t.Errorf("the restarted agent did not log what it put back:\n%s", b.log.String())
 	}
 }

@@ -20,7 +20,7 @@ import (
 )
 
 // keptByTheAgent is what the README says the agent keeps once it runs.
-var keptByTheAgent = privdrop.Of(unix.CAP_BPF, unix.CAP_PERFMON, unix.CAP_SYS_ADMIN, unix.CAP_SYS_PTRACE, unix.CAP_DAC_READ_SEARCH)
+var keptByTheAgent = privdrop.Of(unix.CAP_BPF, unix.CAP_PERFMON, unix.CAP_SYS_ADMIN, unix.CAP_SYS_PTRACE, unix.CAP_DAC_READ_SEARCH, unix.CAP_SYS_NICE)
 
 // taskStatus is what /proc/<pid>/task/<tid>/status says of one thread's
 // privileges.
