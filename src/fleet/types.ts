@@ -113,6 +113,8 @@ export interface DeepModeRequest {
   /** Go duration: deep mode turns itself off after this ("10m"). */
   for?: string;
   maxDepth?: number;
+  /** Nice value (0–19) the processes run at while deep mode is on; the agent's default: 19 for pids, unchanged for a pool. */
+  nice?: number;
 }
 
 /** An active deep-mode grant. */
@@ -125,6 +127,10 @@ export interface DeepMode {
   /** RFC 3339 */
   expiresAt: string;
   attachedPids: number[] | null;
+  /** Nice value the processes run at while deep mode is on (0: unchanged; absent from agents before it). */
+  nice?: number;
+  /** Why a process kept its priority (the agent lacks CAP_SYS_NICE…). */
+  niceError?: string;
 }
 
 /** Limits and defaults of deep mode (pkg/agentapi/types.go). */
@@ -133,4 +139,6 @@ export const DEEP_MODE_DEFAULTS = {
   minutes: 10,
   maxMinutes: 24 * 60,
   maxDepth: 64,
+  /** Nice value of chosen workers while deep mode is on (agentapi.DefaultDeepNice). */
+  nice: 19,
 } as const;

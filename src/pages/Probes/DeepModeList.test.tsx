@@ -3,7 +3,7 @@ import { OrgRole } from '@grafana/data';
 import { config } from '@grafana/runtime';
 import { act, fireEvent, render, screen } from '@testing-library/react';
 import type { DeepMode } from '../../fleet/types';
-import { DeepModeList, formatAttached } from './DeepModeList';
+import { DeepModeList, formatAttached, formatNice } from './DeepModeList';
 
 const NOW = Date.parse('2026-11-26T10:00:00Z');
 const MODE: DeepMode = {
@@ -13,6 +13,7 @@ const MODE: DeepMode = {
   maxDepth: 64,
   expiresAt: '2026-11-26T10:09:12Z',
   attachedPids: [101, 102],
+  nice: 0,
 };
 
 it('lists deep modes with their countdown and attached processes', () => {
@@ -48,6 +49,18 @@ it('turns one off after confirming', async () => {
 it('says when none is on', () => {
   render(<DeepModeList modes={[]} nowMs={NOW} onDisable={jest.fn()} />);
   expect(screen.getByText(/No deep mode is on/)).toBeInTheDocument();
+});
+
+it('shows the CPU priority deep mode gave its processes', () => {
+  render(
+    <DeepModeList modes={[{ ...MODE, pool: undefined, pids: [101], nice: 19 }]} nowMs={NOW} onDisable={jest.fn()} />
+  );
+  expect(screen.getByText('nice 19')).toBeInTheDocument();
+  expect(formatNice({ nice: 0 })).toBe('unchanged');
+  expect(formatNice({})).toBe('unchanged'); // an agent from before the field
+  expect(formatNice({ nice: 19, niceError: 'pid 7: setting nice 19: operation not permitted' })).toBe(
+    'unchanged: pid 7: setting nice 19: operation not permitted'
+  );
 });
 
 it('formats attached processes', () => {

@@ -22,6 +22,11 @@ const COLUMNS: Array<Column<Row>> = [
   { id: 'threshold', header: 'Threshold', cell: ({ row }) => <span>{row.original.mode.threshold}</span> },
   { id: 'maxDepth', header: 'Max depth', cell: ({ row }) => <span>{row.original.mode.maxDepth}</span> },
   {
+    id: 'nice',
+    header: 'CPU priority',
+    cell: ({ row }) => <span title={row.original.mode.niceError}>{formatNice(row.original.mode)}</span>,
+  },
+  {
     id: 'attached',
     header: 'Attached to',
     cell: ({ row }) => <span>{formatAttached(row.original.mode.attachedPids)}</span>,
@@ -49,6 +54,14 @@ const COLUMNS: Array<Column<Row>> = [
     ),
   },
 ];
+
+/** How deep mode set its processes' priority: "nice 19", or "unchanged" with why when it could not. */
+export function formatNice(mode: Pick<DeepMode, 'nice' | 'niceError'>): string {
+  if (mode.niceError) {
+    return `unchanged: ${mode.niceError}`;
+  }
+  return mode.nice ? `nice ${mode.nice}` : 'unchanged';
+}
 
 export function formatAttached(pids: number[] | null | undefined): string {
   if (!pids || pids.length === 0) {

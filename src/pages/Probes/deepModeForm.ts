@@ -121,6 +121,13 @@ export function deepModeCost(values: DeepModeFormValues, pools: PoolRow[], nowMs
         `${until.toLocaleTimeString('en-GB', { hour: '2-digit', minute: '2-digit' })}, or when you turn it off here.`,
       'This PHP was started with USE_ZEND_DTRACE=1, which deep mode needs: its opcache JIT is already off, ' +
         'whether deep mode is on or not.',
+      ...(values.target === 'pids'
+        ? [
+            `${values.pids.length === 1 ? 'This worker runs' : 'These workers run'} at nice ${DEEP_MODE_DEFAULTS.nice} ` +
+              "while deep mode is on: the extra CPU comes out of what the pool's other workers leave, and on a busy " +
+              'host the requests being looked at wait instead of everyone else.',
+          ]
+        : []),
     ],
   };
 }
