@@ -43,6 +43,11 @@ import (
 
 var fixedDuration = flag.Duration("fixed-duration", 15*time.Second, "wordpress-deep: open-loop run length per round")
 
+// deepNice is what deep-one asks for its worker: the agent runs a chosen
+// worker at nice 19 by default (pkg/agent/nice.go); 0 measures it at its
+// pool-mates' priority.
+var deepNice = flag.Int("deep-nice", -1, "wordpress-deep: nice value asked for deep-one's worker (-1: the agent's default)")
+
 // fpmAccessFormat: worker PID, status, time in the worker (µs), %CPU of
 // that time, URI.
 const fpmAccessFormat = "%p %s %{micro}d %{total}C %r"
@@ -93,6 +98,8 @@ type deepRecord struct {
 	attachIn  time.Duration // from the request to all PIDs attached
 	attached  []int
 	funcProbe []agentapi.Probe // function probes in the status once attached
+	nice      int              // the grant's nice value
+	niceError string
 }
 
 type deepBench struct {
@@ -215,11 +222,15 @@ func (b *deepBench) deepSetup(v variant, r int) func(*agent, *sample) func() {
 		} else {
 			rec.pids = []int{b.workers[(r-1)%len(b.workers)]}
 			req.PIDs = rec.pids
+			if *deepNice >= 0 {
+				req.Nice = deepNice
+			}
 		}
 		slices.Sort(rec.pids)
 		t0 := time.Now()
 		dm, err := a.client.EnableDeepMode(ctx, req)
 		check(err)
+		rec.nice, rec.niceError = dm.Nice, dm.NiceError
 		for {
 			st := a.status()
 			for _, g := range st.DeepModes {
@@ -623,8 +634,12 @@ func (b *deepBench) reportDeep(sat, fixed map[string][]sample, rate, deepAllRate
 		for _, p := range s.funcProbe {
 			pidsOf[p.PID]++
 		}
-		fmt.Printf("%s: deep mode on %v, attached to %v in %s (median over rounds); function probes in the status: %d, by PID %v\n",
-			key, s.pids, s.attached, dur(medianF(attach)), len(s.funcProbe), pidsOf)
+		nice := fmt.Sprintf("nice %d", s.nice)
+		if s.niceError != "" {
+			nice = "nice unchanged: " + s.niceError
+		}
+		fmt.Printf("%s: deep mode on %v (%s), attached to %v in %s (median over rounds); function probes in the status: %d, by PID %v\n",
+			key, s.pids, nice, s.attached, dur(medianF(attach)), len(s.funcProbe), pidsOf)
 	}
 	var events, lost uint64
 	for _, m := range []map[string][]sample{sat, fixed} {
