@@ -44,7 +44,7 @@ import (
 var fixedDuration = flag.Duration("fixed-duration", 15*time.Second, "wordpress-deep: open-loop run length per round")
 
 // deepNice is what deep-one asks for its worker: the agent runs a chosen
-// worker at nice 19 by default (pkg/agent/nice.go); 0 measures it at its
+// worker at nice 10 by default (pkg/agent/nice.go); 0 measures it at its
 // pool-mates' priority.
 var deepNice = flag.Int("deep-nice", -1, "wordpress-deep: nice value asked for deep-one's worker (-1: the agent's default)")
 

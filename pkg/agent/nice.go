@@ -23,9 +23,11 @@ import (
 // call); at its pool-mates' priority it takes CPU from them, and on a busy
 // host they wait behind it. At a higher nice value it runs on the CPU they
 // leave: its own requests, the ones being looked at, wait instead. Measured
-// on WordPress with 4 workers on 2 vCPUs (bench/README.md, "deep mode"):
-// with deep mode on one worker the pool's throughput at saturation went
-// from 0.75 to 0.94 of always-on's.
+// on WordPress with 4 workers on 2 vCPUs (bench/README.md, "deep mode"), the
+// others' wait for a CPU per request grew by 2.0 ms at nice 0 and by
+// 0.8–1.0 ms at nice 10 or 19. Nice 10 (what nice(1) gives) is the default:
+// at 19 the deep worker's own requests waited twice as long at saturation
+// (p99 5.1 s against 2.3 s) for no measurable gain to the others.
 //
 // What the agent set is kept in a file next to its store, so an agent
 // killed while deep mode was on puts the old values back when it starts

@@ -228,7 +228,7 @@ const (
 	DefaultDeepFor       = 10 * time.Minute
 	MaxDeepModeFor       = 24 * time.Hour
 	DefaultDeepMaxDepth  = 64
-	DefaultDeepNice      = 19
+	DefaultDeepNice      = 10
 )
 
 // DeepMode is an active deep-mode grant.

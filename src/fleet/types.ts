@@ -140,5 +140,5 @@ export const DEEP_MODE_DEFAULTS = {
   maxMinutes: 24 * 60,
   maxDepth: 64,
   /** Nice value of chosen workers while deep mode is on (agentapi.DefaultDeepNice). */
-  nice: 19,
+  nice: 10,
 } as const;

@@ -237,7 +237,7 @@ func niceOf(t *testing.T, pid int) int {
 	return n
 }
 
-// Deep mode on one worker runs it at nice 19 so that its extra CPU comes
+// Deep mode on one worker runs it at nice 10 so that its extra CPU comes
 // out of what its pool-mates leave; turned off, or after a crashed agent
 // restarts, the worker gets its old value back.
 func TestDeepModeOnOneWorkerLowersItsPriority(t *testing.T) {
@@ -256,8 +256,8 @@ func TestDeepModeOnOneWorkerLowersItsPriority(t *testing.T) {
 	if d.Nice != agentapi.DefaultDeepNice || d.NiceError != "" {
 		t.Fatalf("deep mode on one PID: nice %d, error %q; want %d", d.Nice, d.NiceError, agentapi.DefaultDeepNice)
 	}
-	if got := niceOf(t, deep); got != 19 {
-		t.Fatalf("the deep worker runs at nice %d, want 19", got)
+	if got := niceOf(t, deep); got != agentapi.DefaultDeepNice {
+		t.Fatalf("the deep worker runs at nice %d, want %d", got, agentapi.DefaultDeepNice)
 	}
 	if got := niceOf(t, other); got != 0 {
 		t.Fatalf("the other worker runs at nice %d, want 0", got)
@@ -293,8 +293,8 @@ func TestDeepModeOnOneWorkerLowersItsPriority(t *testing.T) {
 	a.cmd.Process.Kill()
 	<-a.done
 	a.done <- nil
-	if got := niceOf(t, deep); got != 19 {
-		t.Fatalf("after kill -9: nice %d, want still 19", got)
+	if got := niceOf(t, deep); got != agentapi.DefaultDeepNice {
+		t.Fatalf("after kill -9: nice %d, want still %d", got, agentapi.DefaultDeepNice)
 	}
 	b := launchAgent(t, a.dir, "--pid", fmt.Sprint(s.FPM.MasterPID))
 	b.waitTracing(t, s)

@@ -53,9 +53,9 @@ it('says when none is on', () => {
 
 it('shows the CPU priority deep mode gave its processes', () => {
   render(
-    <DeepModeList modes={[{ ...MODE, pool: undefined, pids: [101], nice: 19 }]} nowMs={NOW} onDisable={jest.fn()} />
+    <DeepModeList modes={[{ ...MODE, pool: undefined, pids: [101], nice: 10 }]} nowMs={NOW} onDisable={jest.fn()} />
   );
-  expect(screen.getByText('nice 19')).toBeInTheDocument();
+  expect(screen.getByText('nice 10')).toBeInTheDocument();
   expect(formatNice({ nice: 0 })).toBe('unchanged');
   expect(formatNice({})).toBe('unchanged'); // an agent from before the field
   expect(formatNice({ nice: 19, niceError: 'pid 7: setting nice 19: operation not permitted' })).toBe(

@@ -55,7 +55,7 @@ const COLUMNS: Array<Column<Row>> = [
   },
 ];
 
-/** How deep mode set its processes' priority: "nice 19", or "unchanged" with why when it could not. */
+/** How deep mode set its processes' priority: "nice 10", or "unchanged" with why when it could not. */
 export function formatNice(mode: Pick<DeepMode, 'nice' | 'niceError'>): string {
   if (mode.niceError) {
     return `unchanged: ${mode.niceError}`;

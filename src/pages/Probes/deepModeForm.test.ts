@@ -83,6 +83,6 @@ describe('the form', () => {
     expect(cost.lines[4]).toMatch(/USE_ZEND_DTRACE=1.*JIT is already off/);
     expect(cost.lines).toHaveLength(5); // a pool keeps its priority
     const one = deepModeCost({ ...defaultFormValues(fixture.id), target: 'pids', pids: [workers[0]] }, pools, now);
-    expect(one.lines[5]).toMatch(/^This worker runs at nice 19 while deep mode is on: .*other workers leave/);
+    expect(one.lines[5]).toMatch(/^This worker runs at nice 10 while deep mode is on: .*other workers leave/);
   });
 });
