@@ -34,16 +34,12 @@ func ApplyCPUPolicy(policy string) error {
 	if !ok {
 		return fmt.Errorf("cpu_policy %q: want normal, batch or idle", policy)
 	}
-	tasks, err := os.ReadDir("/proc/self/task")
+	tids, err := threadIDs("/proc/self/task")
 	if err != nil {
 		return fmt.Errorf("cpu_policy %s: %w", policy, err)
 	}
 	var errs []error
-	for _, t := range tasks {
-		tid, err := strconv.Atoi(t.Name())
-		if err != nil {
-			continue
-		}
+	for _, tid := range tids {
 		// ESRCH: the thread exited since the listing.
 		attr, err := unix.SchedGetAttr(tid, 0)
 		if err == nil {
@@ -59,4 +55,20 @@ func ApplyCPUPolicy(policy string) error {
 		return fmt.Errorf("cpu_policy %s: %w", policy, errors.Join(errs...))
 	}
 	return nil
+}
+
+// threadIDs lists the threads of a /proc/<pid>/task directory. Linux keeps
+// scheduling policy and nice value per thread.
+func threadIDs(taskDir string) ([]int, error) {
+	entries, err := os.ReadDir(taskDir)
+	if err != nil {
+		return nil, err
+	}
+	tids := make([]int, 0, len(entries))
+	for _, e := range entries {
+		if tid, err := strconv.Atoi(e.Name()); err == nil {
+			tids = append(tids, tid)
+		}
+	}
+	return tids, nil
 }

@@ -168,16 +168,12 @@ func (k *niceKeeper) restoreLocked(r renicedProcess) bool {
 // Linux keeps a nice value per thread, and a thread someone else reniced
 // meanwhile keeps theirs.
 func (k *niceKeeper) setTasks(r renicedProcess, from, to int) error {
-	tasks, err := os.ReadDir(filepath.Join(k.procRoot, strconv.Itoa(r.PID), "task"))
+	tids, err := threadIDs(filepath.Join(k.procRoot, strconv.Itoa(r.PID), "task"))
 	if err != nil {
 		return err
 	}
 	var errs []error
-	for _, t := range tasks {
-		tid, err := strconv.Atoi(t.Name())
-		if err != nil {
-			continue
-		}
+	for _, tid := range tids {
 		// ESRCH: the thread exited since the listing.
 		now, err := processNice(tid)
 		if err == nil && now == from {

@@ -61,13 +61,12 @@ func startNiceHelper(t *testing.T) discover.Process {
 // taskNices is the nice value of each thread of pid.
 func taskNices(t *testing.T, pid int) map[int]int {
 	t.Helper()
-	tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	tids, err := threadIDs(fmt.Sprintf("/proc/%d/task", pid))
 	if err != nil {
 		t.Fatal(err)
 	}
 	out := map[int]int{}
-	for _, e := range tasks {
-		tid, _ := strconv.Atoi(e.Name())
+	for _, tid := range tids {
 		if n, err := processNice(tid); err == nil {
 			out[tid] = n
 		}
