@@ -53,6 +53,9 @@ func (a *Agent) describe(binary, pid uint32) assemble.Process {
 		out.Pool = p.Pool
 	}
 	out.Service = a.serviceName(out.Pool)
+	if ok {
+		out.DeepNice = a.nice.niceOf(p)
+	}
 	return out
 }
 

@@ -99,6 +99,19 @@ func (k *niceKeeper) apply(p discover.Process, nice int) error {
 	return nil
 }
 
+// niceOf is the nice value deep mode runs p at, 0 if none.
+func (k *niceKeeper) niceOf(p discover.Process) int {
+	if k == nil { // agents built by unit tests
+		return 0
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if r, ok := k.done[p.PID]; ok && r.StartTime == p.StartTime {
+		return r.Nice
+	}
+	return 0
+}
+
 // forget drops what is known of a process that exited.
 func (k *niceKeeper) forget(pid int) {
 	k.mu.Lock()

@@ -20,6 +20,9 @@ type Process struct {
 	Pool       string
 	PHPVersion string
 	ProbeMode  string // "usdt"
+	// DeepNice is the nice value deep mode runs the process at, 0 if it
+	// left its priority alone.
+	DeepNice int
 	// Attributes go on the request span as they are: where the process
 	// runs (k8s.pod.name, container.id…). Empty values are left out.
 	Attributes map[string]string

@@ -154,6 +154,9 @@ func (a *Assembler) describeRequest(t *trace.Trace, root *trace.Span, s *events.
 	if proc.ProbeMode != "" {
 		root.SetAttr(trace.AttrPHPProbeMode, proc.ProbeMode)
 	}
+	if proc.DeepNice > 0 {
+		root.SetAttr(trace.AttrTuskDeepNice, int64(proc.DeepNice))
+	}
 	for k, v := range proc.Attributes {
 		if v != "" {
 			root.SetAttr(k, v)

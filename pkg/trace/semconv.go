@@ -36,7 +36,11 @@ const (
 	AttrPHPDepth       = "php.depth"
 	AttrPHPUnfinished  = "php.unfinished"
 	AttrTuskLostEvents = "tusk.lost_events"
-	AttrPHPExceptions  = "php.exceptions"
+	// AttrTuskDeepNice is the nice value deep mode ran the request's worker
+	// at: on a busy host its spans, which are wall time, include waits for
+	// a CPU.
+	AttrTuskDeepNice  = "tusk.deep.nice"
+	AttrPHPExceptions = "php.exceptions"
 
 	// Client spans (OpenTelemetry database and HTTP client conventions).
 	AttrDBSystem       = "db.system.name"

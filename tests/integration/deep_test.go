@@ -262,10 +262,25 @@ func TestDeepModeOnOneWorkerLowersItsPriority(t *testing.T) {
 	if got := niceOf(t, other); got != 0 {
 		t.Fatalf("the other worker runs at nice %d, want 0", got)
 	}
-	for i := 0; i < 4; i++ { // both workers serve; none fails
-		if code, _ := get(t, s, "/status.php?code=200"); code != 200 {
+	// Both workers serve, none fails; the deep worker's requests say how it
+	// ran, since on a busy host its spans include waits for a CPU.
+	seen := map[int64]bool{}
+	for i := 0; i < 40 && len(seen) < 2; i++ {
+		if code, _ := get(t, s, fmt.Sprintf("/status.php?code=200&i=%d", i)); code != 200 {
 			t.Fatalf("status %d", code)
 		}
+		for _, sum := range a.waitTraces(t, trace.Query{PathPrefix: "/status.php"}, i+1) {
+			root := a.fetch(t, sum.TraceID).Root()
+			pid, _ := root.Attributes[trace.AttrProcessPID].(int64)
+			want := map[bool]any{true: int64(agentapi.DefaultDeepNice), false: nil}[pid == int64(deep)]
+			if got := root.Attributes[trace.AttrTuskDeepNice]; got != want {
+				t.Fatalf("request served by pid %d (deep worker %d): %s = %v, want %v", pid, deep, trace.AttrTuskDeepNice, got, want)
+			}
+			seen[pid] = true
+		}
+	}
+	if len(seen) < 2 {
+		t.Fatalf("40 requests were all served by %v", seen)
 	}
 	if err := a.client.DisableDeepMode(context.Background(), d.ID); err != nil {
 		t.Fatal(err)
