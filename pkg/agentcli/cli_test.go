@@ -26,6 +26,7 @@ func TestUsageErrorsExitWithTwo(t *testing.T) {
 		{"deep"},
 		{"deep", "enable", "--token", "x"},
 		{"deep", "enable", "--token", "x", "--pool", "www", "--pid", "1"},
+		{"deep", "enable", "--token", "x", "--pid", "1", "--nice", "-5"},
 	} {
 		code, _, stderr := run(args...)
 		if code != exitUsage || stderr == "" {

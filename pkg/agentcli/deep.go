@@ -28,8 +28,11 @@ func deep(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		req := agentapi.DeepModeRequest{Pool: *pool, Threshold: agentapi.Duration(*threshold), For: agentapi.Duration(*dur), MaxDepth: *depth}
-		if *nice >= 0 {
+		switch {
+		case *nice >= 0: // the agent checks the upper bound
 			req.Nice = nice
+		case *nice != -1:
+			return usagef("--nice %d: want 0 to 19", *nice)
 		}
 		if *pids != "" {
 			list, err := parsePIDs(*pids)
